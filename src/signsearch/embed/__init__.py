@@ -1,0 +1,1 @@
+"""Embedders: poses in, fixed-size float32 vectors out."""
