@@ -12,11 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _testdata_root() -> Path | None:
     env = os.environ.get("SIGNSEARCH_TESTDATA")
-    if env:
-        return Path(env)
-    # A checkout beside ../shared (as in CI) finds it without the variable.
-    candidate = REPO.parent / "shared" / "testdata"
-    return candidate if candidate.is_dir() else None
+    return Path(env) if env else None
 
 
 @pytest.fixture(scope="session")
