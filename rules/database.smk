@@ -1,0 +1,29 @@
+# Database stage: bulk-load each manifest into PostgreSQL + pgvector (COPY BINARY, one transaction) and keep a
+# receipt. Runs on the submitting host: compute nodes may not reach the database. The server URL comes from
+# SIGNSEARCH_DB_URL when set (never from config or params), else the embedded server under database.data_dir.
+
+
+localrules:
+    load_database,
+
+
+rule load_database:
+    input:
+        manifest="results/{dataset}/manifests/{model}.parquet",
+        dataset="results/{dataset}/dataset.json",
+    output:
+        "results/{dataset}/db/{model}.json",
+    log:
+        "logs/{dataset}/db/{model}.log",
+    params:
+        model=lookup(dpath="{model}", within=MODELS),
+        data_dir=config["database"]["data_dir"],
+    threads: 1
+    resources:
+        db=1,
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/db.yaml"
+    script:
+        "../scripts/load_database.py"

@@ -1,0 +1,43 @@
+# Embedding stage: one job per (model, shard) writes one .npy per video, then one manifest per (dataset, model).
+
+
+rule embed:
+    input:
+        "results/{dataset}/poses/{shard}.parquet",
+    output:
+        "results/{dataset}/embeddings/{model}/{shard}.parquet",
+    log:
+        "logs/{dataset}/embeddings/{model}/{shard}.log",
+    benchmark:
+        "benchmarks/{dataset}/embeddings/{model}/{shard}.tsv"
+    params:
+        model=lookup(dpath="{model}", within=MODELS),
+    threads: 2
+    resources:
+        gpu=lambda wc: model_resources(wc.model)["gpu"],
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    conda:
+        "../envs/embed.yaml"
+    script:
+        "../scripts/embed.py"
+
+
+rule manifest:
+    input:
+        registry="results/{dataset}/registry.parquet",
+        embeddings=get_embedding_indexes,
+    output:
+        "results/{dataset}/manifests/{model}.parquet",
+    log:
+        "logs/{dataset}/manifests/{model}.log",
+    params:
+        model=lookup(dpath="{model}", within=MODELS),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/embed.yaml"
+    script:
+        "../scripts/manifest.py"

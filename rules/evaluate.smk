@@ -1,0 +1,100 @@
+# Evaluation grid: subsets materialised as id files, one job per (dataset, model, subset), then the grid
+# table and figures per dataset (shown in `snakemake --report`).
+
+
+localrules:
+    make_subset,
+    grid,
+
+
+rule make_subset:
+    input:
+        registry="results/{dataset}/registry.parquet",
+        poses="results/{dataset}/poses.parquet",
+    output:
+        "results/eval/{dataset}/subsets/{subset}.tsv",
+    log:
+        "logs/eval/{dataset}/subsets/{subset}.log",
+    params:
+        spec=lookup(dpath="evaluate/subsets/{subset}", within=config),
+        scale_down=config["evaluate"]["scale_down"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/eval.yaml"
+    script:
+        "../scripts/make_subset.py"
+
+
+rule evaluate:
+    input:
+        manifest="results/{dataset}/manifests/{model}.parquet",
+        subset="results/eval/{dataset}/subsets/{subset}.tsv",
+        registry="results/{dataset}/registry.parquet",
+    output:
+        metrics="results/eval/{dataset}/{model}/{subset}/metrics.json",
+        table="results/eval/{dataset}/{model}/{subset}/metrics.tsv",
+        neighbours="results/eval/{dataset}/{model}/{subset}/neighbours.parquet",
+        confusions="results/eval/{dataset}/{model}/{subset}/confusions.tsv",
+        per_gloss="results/eval/{dataset}/{model}/{subset}/per_gloss.tsv",
+    log:
+        "logs/eval/{dataset}/{model}/{subset}.log",
+    benchmark:
+        "benchmarks/eval/{dataset}/{model}/{subset}.tsv"
+    params:
+        model=lookup(dpath="{model}", within=MODELS),
+        evaluate=config["evaluate"],
+        data_dir=config["database"]["data_dir"],
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../envs/eval.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule grid:
+    input:
+        get_grid_cells,
+    output:
+        table=report(
+            "results/report/{dataset}/grid.tsv",
+            caption="../report/grid.rst",
+            category="Evaluation grid",
+            labels={"dataset": "{dataset}", "figure": "table"},
+        ),
+        heatmap=report(
+            "results/report/{dataset}/grid_heatmap.png",
+            caption="../report/heatmap.rst",
+            category="Evaluation grid",
+            labels={"dataset": "{dataset}", "figure": "heatmap"},
+        ),
+        bars=report(
+            "results/report/{dataset}/metric_bars.png",
+            caption="../report/bars.rst",
+            category="Evaluation grid",
+            labels={"dataset": "{dataset}", "figure": "metric bars"},
+        ),
+        confusions=report(
+            "results/report/{dataset}/top_confusions.png",
+            caption="../report/confusions.rst",
+            category="Evaluation grid",
+            labels={"dataset": "{dataset}", "figure": "confusions"},
+        ),
+    log:
+        "logs/report/{dataset}/grid.log",
+    params:
+        models=lambda wc: {m: MODELS[m] for m in eval_models()},
+        dataset_cfg=lookup(dpath="datasets/{dataset}", within=config),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/eval.yaml"
+    script:
+        "../scripts/grid.py"

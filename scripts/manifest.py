@@ -1,0 +1,11 @@
+"""Snakemake adapter: gather a dataset's per-video vectors of one model into its Parquet manifest."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from signsearch.embed.shard import write_manifest
+
+rows = write_manifest(
+    snakemake.input.registry, snakemake.input.embeddings, snakemake.output[0], snakemake.wildcards.dataset
+)
+print(f"manifest: {rows} rows", file=sys.stderr)

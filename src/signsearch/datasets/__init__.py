@@ -1,0 +1,1 @@
+"""Datasets: ingestion of the supported kinds, the per-dataset registry and its stable shards."""
