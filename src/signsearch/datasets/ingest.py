@@ -80,13 +80,20 @@ def _read_table(name: str, path: Path) -> pd.DataFrame:
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             sample = fh.read(65536)
-        sep = "\t" if path.suffix.lower() == ".tsv" else csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
+        sep = "\t" if path.suffix.lower() == ".tsv" else _delimiter(sample)
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (csv.Error, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise DatasetError(name, [Problem(str(path), None, f"unreadable table ({type(exc).__name__}: {exc}); save it as UTF-8 CSV or TSV")]) from exc
     table.columns = [c.strip() for c in table.columns]
     table["_line"] = range(2, len(table) + 2)
     return table
+
+
+def _delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
+    except csv.Error:  # a one-column table has nothing to sniff
+        return ","
 
 
 def _files(root: Path, extensions: tuple[str, ...]) -> list[Path]:

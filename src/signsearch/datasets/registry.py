@@ -42,7 +42,7 @@ def shard_table_path(results: Path, name: str, shard: str) -> Path:
 def assign_shards(videos: pd.DataFrame, previous: pd.DataFrame | None, shard_size: int) -> pd.Series:
     """Keep every known video's shard; put new videos (in id order) into new shards after the last one."""
     known = dict(zip(previous["video_id"], previous["shard"])) if previous is not None and len(previous) else {}
-    shards = videos["video_id"].map(known)
+    shards = videos["video_id"].map(known).astype(object)
     new = shards.isna()
     used = [int(s[1:]) for s in known.values()]
     start = max(used) + 1 if used else 0

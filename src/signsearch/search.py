@@ -1,0 +1,79 @@
+"""Query orchestration shared by the CLI and the web app: a video file, a video id or a text -> neighbours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signsearch.embed.registry import load_embedder
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
+
+
+class SearchError(RuntimeError):
+    """A query that cannot be answered; the message is one line meant for the user."""
+
+
+def model_config(config: dict[str, Any], model: str) -> dict[str, Any]:
+    try:
+        return config["models"][model]
+    except KeyError:
+        raise SearchError(f"unknown model '{model}' (configured: {', '.join(config['models'])})") from None
+
+
+def embed_file(path: str | Path, model: str, cfg: dict[str, Any]) -> np.ndarray:
+    """Embed a query file that is not in the database: a .pose file as is, a video after posing it."""
+    from pose_format import Pose
+
+    path = Path(path)
+    if not path.is_file():
+        raise SearchError(f"{path}: file not found")
+    if path.suffix.lower() == ".pose":
+        pose = Pose.read(path.read_bytes())
+    elif path.suffix.lower() in VIDEO_SUFFIXES:
+        from signsearch.pose.estimate import pose_video
+
+        try:
+            pose = pose_video(path)
+        except Exception as exc:  # the estimator's own errors name the failure (unreadable, no person, ...)
+            raise SearchError(f"{path}: cannot pose this video: {exc}") from exc
+    else:
+        raise SearchError(f"{path}: not a video or .pose file (accepted: {', '.join(sorted(VIDEO_SUFFIXES))}, .pose)")
+    return load_embedder(model, cfg).embed_poses([pose])[0]
+
+
+def embed_text(text: str, model: str, cfg: dict[str, Any]) -> np.ndarray:
+    embedder = load_embedder(model, cfg)
+    if not hasattr(embedder, "embed_texts"):
+        raise SearchError(f"model '{model}' has no text tower; text search needs a SignCLIP model")
+    return embedder.embed_texts([text])[0]
+
+
+def search(
+    conn: Any,
+    config: dict[str, Any],
+    *,
+    dataset: str,
+    model: str,
+    video: str | Path | None = None,
+    video_id: str | None = None,
+    text: str | None = None,
+    k: int = 10,
+    metric: str | None = None,
+    where: dict[str, str] | None = None,
+    exact: bool = False,
+) -> list[dict[str, Any]]:
+    """Nearest videos for exactly one of: a file (posed and embedded on the fly), a stored id, or a text."""
+    from signsearch.db import query
+
+    if sum(x is not None for x in (video, video_id, text)) != 1:
+        raise SearchError("give exactly one of --video, --id or --text")
+    cfg = model_config(config, model)
+    if video_id is not None:
+        vector = query.get_embedding(conn, dataset, model, video_id)
+        return query.knn(conn, dataset=dataset, model=model, vector=vector, k=k, metric=metric, where=where,
+                         exact=exact, exclude_video_id=video_id)
+    vector = embed_file(video, model, cfg) if video is not None else embed_text(text, model, cfg)
+    return query.knn(conn, dataset=dataset, model=model, vector=vector, k=k, metric=metric, where=where, exact=exact)
