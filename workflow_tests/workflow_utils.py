@@ -1,0 +1,70 @@
+"""Run the real workflow in a temporary work directory (results land there, the repository stays clean)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_ENTRIES = ("Snakefile", "rules", "scripts", "envs", "report", "profiles")
+
+
+def make_workdir(root: Path, config: dict[str, Any]) -> Path:
+    """A work dir whose workflow files link to the repository and whose config is `config`."""
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in WORKFLOW_ENTRIES:
+        if not (root / entry).exists():
+            os.symlink(REPO / entry, root / entry)
+    (root / "config").mkdir(exist_ok=True)
+    for extra in (REPO / "config").iterdir():
+        if extra.name != "config.yaml" and not (root / "config" / extra.name).exists():
+            os.symlink(extra, root / "config" / extra.name)
+    write_config(root, config)
+    return root
+
+
+def write_config(workdir: Path, config: dict[str, Any]) -> None:
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def demo_config() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run snakemake with this interpreter; on failure show its output (and job logs) in the assertion."""
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    bin_dir = str(Path(sys.executable).parent)
+    full_env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}", **(env or {})}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def job_counts(proc: subprocess.CompletedProcess) -> Counter:
+    """Jobs per rule from Snakemake's 'Job stats' table (what it planned and then ran)."""
+    counts: Counter = Counter()
+    text = proc.stdout + "\n" + proc.stderr
+    if "Job stats:" not in text:
+        return counts
+    block = text.split("Job stats:", 1)[1].splitlines()
+    for line in block[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        if m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def stop_database(workdir: Path, data_dir: str) -> None:
+    subprocess.run([sys.executable, "-m", "signsearch.cli", "db", "stop", "--data-dir", str(workdir / data_dir)],
+                   cwd=workdir, capture_output=True, timeout=120)
