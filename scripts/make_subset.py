@@ -1,0 +1,12 @@
+"""Snakemake adapter: materialise one evaluation subset as a file of video ids (seed and spec in its header)."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from signsearch.evaluate.subsets import materialise
+
+note = materialise(
+    snakemake.input.registry, snakemake.input.poses, snakemake.params.spec, snakemake.wildcards.subset,
+    snakemake.output[0], scale_down=snakemake.params.scale_down,
+)
+print(note, file=sys.stderr)
