@@ -1,0 +1,144 @@
+"""Pose-stage throughput, side by side on the same clips:
+
+  (a) one `video_to_pose --format mediapipe` process per video, run one after another (the original way);
+  (b) signsearch.pose.shard.process_shard with one worker process per core;
+  (c) the ideal: cores x the bare single-process rate (decode + holistic.process in one warm process,
+      model start excluded).
+
+One MediaPipe process already keeps more than one core busy (its graph runs calculators in parallel), so
+(c) as defined can exceed what the cores can do; the table also shows the CPU-bound ideal
+cores / (CPU seconds per frame of the bare loop), the honest ceiling for (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from signsearch.pose.shard import process_shard
+
+
+def clips_in(folder: Path, limit: int | None) -> list[Path]:
+    clips = sorted(folder.rglob("*.mp4"))
+    return clips[:limit] if limit else clips
+
+
+def bare_rate(clips: list[Path]) -> tuple[int, float, float]:
+    """(frames, wall seconds, CPU seconds) of decode + Holistic in this process, after a warm-up."""
+    import mediapipe as mp
+    from simple_video_utils.frames import read_frames_exact
+
+    holistic = mp.solutions.holistic.Holistic(static_image_mode=False, model_complexity=1)
+    for frame in read_frames_exact(str(clips[0])):  # warm-up: first inferences are slower
+        holistic.process(frame)
+    frames = 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    for clip in clips:
+        holistic.reset()
+        for frame in read_frames_exact(str(clip), thread_type="NONE"):
+            holistic.process(frame)
+            frames += 1
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    holistic.close()
+    return frames, wall, cpu
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cli_per_video(clips: list[Path], out: Path) -> float:
+    """Wall seconds for one `video_to_pose` process per clip, sequentially."""
+    exe = shutil.which("video_to_pose", path=str(Path(sys.executable).parent)) or shutil.which("video_to_pose")
+    if exe is None:
+        sys.exit("video_to_pose not found (pose-format's CLI)")
+    out.mkdir(parents=True)
+    start = time.perf_counter()
+    for i, clip in enumerate(clips):
+        subprocess.run([exe, "--format", "mediapipe", "-i", str(clip), "-o", str(out / f"{i}.pose")],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def shard_run(clips: list[Path], out: Path, workers: int) -> dict:
+    out.mkdir(parents=True)
+    table = out / "shard.tsv"
+    pd.DataFrame({"video_id": [str(c) for c in clips], "path": [str(c) for c in clips],
+                  "pose_path": [str(out / f"{i}.pose") for i in range(len(clips))]}).to_csv(
+        table, sep="\t", index=False, lineterminator="\n")
+    return process_shard(table, out / "index.parquet", workers=workers)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default_videos = Path(os.environ["SIGNSEARCH_TESTDATA"]) / "videos" if "SIGNSEARCH_TESTDATA" in os.environ else None
+    parser.add_argument("--videos", type=Path, default=default_videos,
+                        help="folder searched recursively for *.mp4 (default: $SIGNSEARCH_TESTDATA/videos)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes for (b) and the core count for (c) (default: all cores)")
+    parser.add_argument("--limit", type=int, help="use only the first N clips (quick runs)")
+    parser.add_argument("--skip-cli", action="store_true", help="skip (a), the slow one-process-per-video run")
+    args = parser.parse_args()
+    if args.videos is None:
+        parser.error("give --videos or set SIGNSEARCH_TESTDATA")
+    clips = clips_in(args.videos, args.limit)
+    if not clips:
+        parser.error(f"no *.mp4 under {args.videos}")
+    cores = args.workers
+    print(f"{len(clips)} clips under {args.videos}; {cores} workers/cores; load average {os.getloadavg()[0]:.2f}",
+          flush=True)
+
+    # The machine may be shared: load averages and CPU seconds per frame (unaffected by other load) are
+    # printed beside the wall-clock rates.
+    loads = {"c": os.getloadavg()[0]}
+    frames, bare_wall, bare_cpu = bare_rate(clips)
+    bare_fps = frames / bare_wall
+    ideal = cores * bare_fps
+    cpu_ideal = cores * frames / bare_cpu
+
+    with tempfile.TemporaryDirectory(prefix="bench_pose.") as tmp:
+        loads["a"], cpu = os.getloadavg()[0], children_cpu()
+        cli_wall = None if args.skip_cli else cli_per_video(clips, Path(tmp) / "cli")
+        cli_cpu = children_cpu() - cpu
+        loads["b"], cpu, own = os.getloadavg()[0], children_cpu(), time.process_time()
+        summary = shard_run(clips, Path(tmp) / "shard", cores)
+        shard_cpu = children_cpu() - cpu + time.process_time() - own
+        identical = None if cli_wall is None else sum(
+            (Path(tmp) / "cli" / f"{i}.pose").read_bytes() == (Path(tmp) / "shard" / f"{i}.pose").read_bytes()
+            for i in range(len(clips)))
+    shard_fps = summary["frames"] / summary["seconds"]
+    if summary["frames"] != frames:
+        print(f"warning: the shard posed {summary['frames']} frames, the bare loop decoded {frames}")
+
+    rows = []
+    if cli_wall is not None:
+        rows.append(("(a) video_to_pose, one process per video", cli_wall, frames / cli_wall, cli_cpu, loads["a"]))
+    rows.append((f"(b) process_shard, workers={cores}", summary["seconds"], shard_fps, shard_cpu, loads["b"]))
+    rows.append((f"(c) ideal: {cores} x bare single process ({bare_fps:.1f} fps)", frames / ideal, ideal,
+                 bare_cpu, loads["c"]))
+    rows.append((f"    CPU-bound ideal: {cores} / CPU s per frame", frames / cpu_ideal, cpu_ideal, bare_cpu, None))
+    print(f"\n{'method':<58} {'seconds':>8} {'frames/s':>9} {'CPU ms/frame':>13} {'load before':>12}")
+    for name, seconds, fps, cpu_s, load in rows:
+        load_text = "" if load is None else f"{load:.2f}"
+        print(f"{name:<58} {seconds:>8.1f} {fps:>9.1f} {cpu_s / frames * 1000:>13.1f} {load_text:>12}")
+    print(f"\nframes: {frames}; one bare MediaPipe process used {bare_cpu / bare_wall:.2f} cores")
+    if cli_wall is not None:
+        print(f"b/a = {shard_fps / (frames / cli_wall):.2f}x   (target >= 2x)")
+        print(f"identical .pose files (a) vs (b): {identical}/{len(clips)}")
+        print(f"CPU per frame a/b = {cli_cpu / shard_cpu:.2f}x")
+    print(f"b/c = {shard_fps / ideal:.0%}   (target >= 90%)")
+    print(f"b/CPU-bound ideal = {shard_fps / cpu_ideal:.0%}")
+
+
+if __name__ == "__main__":
+    main()

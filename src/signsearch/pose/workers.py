@@ -1,0 +1,191 @@
+"""Pose one video into its .pose file and index row, in this process or in worker processes.
+
+Workers are plain subprocesses (`python -m signsearch.pose.workers`) that load MediaPipe once and read
+tasks as JSON lines. Not multiprocessing: `spawn` re-runs the parent's `__main__` (under Snakemake's
+`script:` that is the job script itself), and `fork` aborts in MediaPipe once the parent has run a model.
+A worker that dies (e.g. a crash inside MediaPipe) fails only the video it was posing and is restarted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from signsearch.atomic import atomic_path
+from signsearch.pose.probe import DEFAULT_FRAME_TOLERANCE, ERROR, VideoFailure
+
+if TYPE_CHECKING:
+    from signsearch.pose.estimate import HolisticEstimator
+
+
+@dataclass(frozen=True)
+class Task:
+    position: int  # row number in the shard table: the index keeps input order
+    video_id: str
+    video: str
+    pose_path: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_complexity: int = 1
+    refine_face_landmarks: bool = False
+    frame_tolerance: float = DEFAULT_FRAME_TOLERANCE
+
+    def estimator(self) -> HolisticEstimator:
+        from signsearch.pose.estimate import HolisticEstimator  # MediaPipe only where it runs
+
+        return HolisticEstimator(**asdict(self))
+
+
+def pose_task(estimator: HolisticEstimator, task: Task) -> dict[str, Any]:
+    """Pose one video and write its .pose atomically; a failure becomes a failed row, never an exception."""
+    row = _failed_row(task)
+    try:
+        # Stat before reading: if the video changes while it is posed, the next run sees it changed.
+        stat = os.stat(task.video)
+        row.update(source_size=stat.st_size, source_mtime_ns=stat.st_mtime_ns)
+    except OSError:
+        pass  # the estimator reports it as missing or unreadable
+    try:
+        pose = estimator.estimate(task.video)
+        with atomic_path(task.pose_path) as tmp, open(tmp, "wb") as fh:
+            pose.write(fh)
+    except VideoFailure as failure:
+        row.update(reason=failure.reason, detail=failure.detail)
+    except Exception as err:  # one odd file must not stop the shard
+        row.update(reason=ERROR, detail=f"{type(err).__name__}: {err}"[:500])
+    else:
+        dims = pose.header.dimensions
+        # fps as the .pose file stores it (float32), the same value a resumed run reads back.
+        row.update(status="ok", frames=int(pose.body.data.shape[0]), fps=float(np.float32(pose.body.fps)),
+                   width=int(dims.width), height=int(dims.height))
+        return row
+    # No stale .pose of an older version of this video may outlive its failure.
+    Path(task.pose_path).unlink(missing_ok=True)
+    return row
+
+
+def pose_tasks(tasks: list[Task], settings: Settings, workers: int = 1) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (task.position, index row) as each task finishes; `workers` processes, 1 = this process."""
+    workers = max(1, min(workers, len(tasks)))
+    if workers == 1:
+        with settings.estimator() as estimator:
+            for task in tasks:
+                yield task.position, pose_task(estimator, task)
+        return
+    todo: queue.SimpleQueue[Task] = queue.SimpleQueue()
+    # Biggest files first so no worker is left alone with a long video at the end.
+    for task in sorted(tasks, key=lambda t: _size(t.video), reverse=True):
+        todo.put(task)
+    done: queue.SimpleQueue[tuple[int, dict[str, Any]] | BaseException | None] = queue.SimpleQueue()
+    for _ in range(workers):
+        threading.Thread(target=_drive, args=(settings, todo, done), daemon=True).start()
+    running = workers
+    while running:
+        item = done.get()
+        if item is None:
+            running -= 1
+        elif isinstance(item, BaseException):
+            raise item
+        else:
+            yield item
+
+
+def _drive(settings: Settings, todo: queue.SimpleQueue[Task], done: queue.SimpleQueue[Any]) -> None:
+    """Feed one worker process until no task is left (a thread of the parent)."""
+    worker: _Worker | None = None
+    try:
+        while True:
+            try:
+                task = todo.get_nowait()
+            except queue.Empty:
+                return
+            worker = worker or _Worker(settings)
+            row = worker.run(task)
+            if row is None:
+                code = worker.close()
+                worker = None
+                row = _failed_row(task)
+                row.update(reason=ERROR, detail=f"the worker process died (exit code {code}) posing this video")
+            done.put((task.position, row))
+    except BaseException as err:  # surfaced in the parent's thread
+        done.put(err)
+    finally:
+        if worker is not None:
+            worker.close()
+        done.put(None)
+
+
+class _Worker:
+    def __init__(self, settings: Settings) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "signsearch.pose.workers", json.dumps(asdict(settings))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_stderr(), text=True, encoding="utf-8",
+        )
+
+    def run(self, task: Task) -> dict[str, Any] | None:
+        """The row for `task`, or None when the process died."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        try:
+            self._proc.stdin.write(json.dumps(asdict(task)) + "\n")
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            return None
+        line = self._proc.stdout.readline()
+        return json.loads(line) if line else None
+
+    def close(self) -> int:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.close()  # end of tasks: the worker closes its model and exits
+        except BrokenPipeError:
+            pass
+        return self._proc.wait()
+
+
+def _stderr() -> IO[str] | None:
+    """The parent's sys.stderr when it is a real file (a Snakemake job log), else inherit fd 2."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    return sys.stderr
+
+
+def _failed_row(task: Task) -> dict[str, Any]:
+    return {
+        "video_id": task.video_id, "pose_path": task.pose_path, "status": "failed", "reason": None,
+        "detail": None, "frames": 0, "fps": 0.0, "width": 0, "height": 0, "source_size": 0, "source_mtime_ns": 0,
+    }
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _serve(settings_json: str) -> None:
+    """Worker process: one model, tasks in on stdin, rows out on the original stdout."""
+    rows = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)  # stray prints (libraries, C++ logs) must not corrupt the row channel
+    with Settings(**json.loads(settings_json)).estimator() as estimator:
+        for line in sys.stdin:
+            rows.write(json.dumps(pose_task(estimator, Task(**json.loads(line)))) + "\n")
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
