@@ -1,0 +1,183 @@
+"""What the web app reads: the config, the dataset registries and the database, each failing into a `Notice`
+(a message plus the command to run) instead of an error page.
+
+Paths in the config and the registries are relative to the working directory, as for the CLI and the workflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+HINT_BUILD = "make demo   (or: snakemake --cores 2)"
+HINT_DB = "signsearch db start"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the page: what is wrong and what to run about it."""
+
+    text: str
+    hint: str | None = None
+    level: str = "warning"  # "warning" or "error"
+
+
+@dataclass
+class DbState:
+    ok: bool
+    models: dict[str, list[str]] = field(default_factory=dict)  # dataset -> models loaded in the database
+    notice: Notice | None = None
+
+
+class Backend:
+    def __init__(self, config_path: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] = "results"):
+        self.config_path = config_path
+        self.results = Path(results_dir)
+        self._search_lock = threading.Lock()  # pose estimation is CPU-heavy: one upload at a time
+
+    # -- config -------------------------------------------------------------------------------------------------
+    def config(self) -> tuple[dict[str, Any] | None, Notice | None]:
+        from signsearch import config as ss_config
+
+        try:
+            return ss_config.load(self.config_path), None
+        except Exception as exc:  # ConfigError and anything else: show it, keep serving
+            return None, Notice(f"configuration problem: {exc}", "signsearch --config FILE serve", "error")
+
+    # -- registries -----------------------------------------------------------------------------------------------
+    def registry_path(self, dataset: str) -> Path:
+        return self.results / dataset / "registry.parquet"
+
+    def registry(self, dataset: str) -> pd.DataFrame | None:
+        path = self.registry_path(dataset)
+        if not _safe_name(dataset) or not path.is_file():
+            return None
+        stat = path.stat()
+        return _read_registry(str(path), stat.st_mtime_ns, stat.st_size)
+
+    def registry_row(self, dataset: str, video_id: str) -> dict[str, Any] | None:
+        reg = self.registry(dataset)
+        if reg is None:
+            return None
+        hit = reg.loc[reg["video_id"] == video_id] if "video_id" in reg else reg.iloc[:0]
+        return None if hit.empty else _clean(hit.iloc[0].to_dict())
+
+    def video_file(self, dataset: str, video_id: str) -> Path | None:
+        """The video of a registry row, if the registry lists one and it exists; never any other file."""
+        row = self.registry_row(dataset, video_id)
+        path = row and row.get("path")
+        if not path:
+            return None
+        path = Path(path)
+        return path if path.is_file() else None
+
+    def pose_file(self, dataset: str, video_id: str) -> Path | None:
+        row = self.registry_row(dataset, video_id)
+        path = row and row.get("pose_path")
+        if not path:
+            return None
+        path = Path(path)
+        return path if path.is_file() else None
+
+    def video_ids(self, dataset: str, limit: int = 1000) -> list[tuple[str, str]]:
+        reg = self.registry(dataset)
+        if reg is None:
+            return []
+        glosses = reg["gloss"] if "gloss" in reg else [None] * len(reg)
+        return [(str(v), str(g) if g is not None else "") for v, g in list(zip(reg["video_id"], glosses))[:limit]]
+
+    def splits(self, dataset: str) -> list[str]:
+        reg = self.registry(dataset)
+        if reg is None or "split" not in reg:
+            return []
+        return sorted({str(s) for s in reg["split"].dropna()})
+
+    def example_video(self, dataset: str, gloss: str, avoid: set[str] = frozenset()) -> str | None:
+        reg = self.registry(dataset)
+        if reg is None or "gloss" not in reg:
+            return None
+        ids = [v for v in reg.loc[reg["gloss"] == gloss, "video_id"] if v not in avoid]
+        return ids[0] if ids else None
+
+    # -- database -------------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def connect(self, config: dict[str, Any]) -> Iterator[Any]:
+        from signsearch.db import server
+
+        url = server.resolve_url(config["database"]["data_dir"], start=False)
+        with server.connect(url) as conn:
+            yield conn
+
+    def db_state(self, config: dict[str, Any] | None) -> DbState:
+        """Which datasets and models the database can search; a notice when it cannot be reached or is empty."""
+        if config is None:
+            return DbState(False, notice=Notice("no configuration, so no database to search", None, "error"))
+        try:
+            from signsearch.db import query
+        except ImportError as exc:
+            return DbState(False, notice=Notice(f"database support is not available: {exc}", "make install", "error"))
+        try:
+            with self.connect(config) as conn:
+                models = {}
+                for ds in _names(query.list_datasets(conn), "dataset"):
+                    models[ds] = _names(query.list_models(conn, dataset=ds), "model")
+        except Exception as exc:  # unreachable, not started, refused, ...: say so and keep serving
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            loaded = any(self.results.glob("*/db/*.json"))  # load receipts: the workflow has filled it before
+            hint = HINT_DB if loaded else f"{HINT_BUILD}   # builds the results and starts and loads the database"
+            return DbState(False, notice=Notice(f"search needs the database, which is not reachable: {first}", hint,
+                                                "error"))
+        models = {ds: ms for ds, ms in models.items() if ms}
+        if not models:
+            return DbState(True, notice=Notice(
+                "the database is running but holds no embeddings yet: run the workflow to compute and load them",
+                HINT_BUILD))
+        return DbState(True, models=models)
+
+    def search(self, config: dict[str, Any], *, upload: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
+        from signsearch import search as ss_search
+
+        lock = self._search_lock if upload else contextlib.nullcontext()
+        with lock, self.connect(config) as conn:
+            return ss_search.search(conn, config, **kwargs)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_registry(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path).to_pandas()
+    if "video_id" in table:
+        table["video_id"] = table["video_id"].astype(str)
+    return table
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if (v is None or (isinstance(v, float) and v != v)) else v) for k, v in row.items()}
+
+
+def _names(items: Any, key: str) -> list[str]:
+    """Names from whatever the query layer returns: strings, tuples, or dicts/rows with a name column."""
+    names = []
+    for item in items or []:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict):
+            names.append(str(item.get(key) or item.get("name") or next(iter(item.values()))))
+        elif isinstance(item, (tuple, list)):
+            names.append(str(item[0]))
+        else:
+            names.append(str(getattr(item, key, None) or getattr(item, "name", item)))
+    return names
+
+
+def _safe_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..") and not name.startswith(".")
