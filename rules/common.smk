@@ -90,6 +90,13 @@ def eval_subsets():
     return list(config["evaluate"].get("subsets", {}))
 
 
+def get_backend_receipt(wildcards):
+    """The pgvector backend searches the database, so the cell waits for the model's load."""
+    if config["evaluate"]["backend"] == "pgvector":
+        return f"results/{wildcards.dataset}/db/{wildcards.model}.json"
+    return []
+
+
 def get_grid_cells(wildcards):
     return expand(
         "results/eval/{dataset}/{model}/{subset}/metrics.json",

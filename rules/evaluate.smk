@@ -33,6 +33,7 @@ rule evaluate:
         manifest="results/{dataset}/manifests/{model}.parquet",
         subset="results/eval/{dataset}/subsets/{subset}.tsv",
         registry="results/{dataset}/registry.parquet",
+        loaded=get_backend_receipt,
     output:
         metrics="results/eval/{dataset}/{model}/{subset}/metrics.json",
         table="results/eval/{dataset}/{model}/{subset}/metrics.tsv",
@@ -87,9 +88,6 @@ rule grid:
         ),
     log:
         "logs/report/{dataset}/grid.log",
-    params:
-        models=lambda wc: {m: MODELS[m] for m in eval_models()},
-        dataset_cfg=lookup(dpath="datasets/{dataset}", within=config),
     threads: 1
     resources:
         mem_mb=2000,

@@ -3,11 +3,12 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from signsearch.evaluate.cell import run_cell
+from signsearch.evaluate.stage import run_cell
 
 run_cell(
-    manifest=snakemake.input.manifest,
-    subset=snakemake.input.subset,
+    manifest_path=snakemake.input.manifest,
+    subset_path=snakemake.input.subset,
+    registry_path=snakemake.input.registry,
     outputs=dict(snakemake.output.items()),
     model=snakemake.wildcards.model,
     model_cfg=snakemake.params.model,

@@ -1,8 +1,8 @@
 """Snakemake adapter: the models x subsets grid table and its figures for one dataset."""
 import sys
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from signsearch.evaluate.grid import write_grid
+from signsearch.evaluate.stage import write_grid
 
-write_grid(snakemake.input, dict(snakemake.output.items()), dataset=snakemake.wildcards.dataset, models=snakemake.params.models)
+write_grid(snakemake.input, dict(snakemake.output.items()), dataset=snakemake.wildcards.dataset)

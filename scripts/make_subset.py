@@ -3,9 +3,9 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from signsearch.evaluate.subsets import materialise
+from signsearch.evaluate.stage import materialise_subset
 
-note = materialise(
+note = materialise_subset(
     snakemake.input.registry, snakemake.input.poses, snakemake.params.spec, snakemake.wildcards.subset,
     snakemake.output[0], scale_down=snakemake.params.scale_down,
 )
