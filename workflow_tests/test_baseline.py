@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -111,31 +110,6 @@ def test_degenerate_poses_give_finite_vectors(poses, embedder):
 # --- real signs ------------------------------------------------------------------------------------------
 
 
-def _load_converter(root: Path):
-    spec = importlib.util.spec_from_file_location("realsigns_npz_to_pose", root / "npz_to_pose.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def realsigns(testdata, tmp_path_factory):
-    import pandas as pd
-
-    root = testdata / "realsigns-a"
-    if not (root / "metadata.csv").is_file():
-        pytest.skip("realsigns-a absent from the test material")
-    convert = _load_converter(root).convert
-    meta = pd.read_csv(root / "metadata.csv")
-    out = tmp_path_factory.mktemp("realsigns-pose")
-    poses = []
-    for row in meta.itertuples():
-        path = out / f"{row.sample_id}.pose"
-        convert(str(root / row.path), str(path))
-        poses.append(Pose.read(path.read_bytes()))
-    return meta, poses
-
-
 def _retrieval(x: np.ndarray, gloss: np.ndarray, signer: np.ndarray, cross_signer: bool) -> tuple[float, float]:
     """(P@1, mAP) of cosine all-against-all; cross_signer drops the query's own signer from the gallery."""
     sim = x @ x.T
@@ -152,7 +126,8 @@ def _retrieval(x: np.ndarray, gloss: np.ndarray, signer: np.ndarray, cross_signe
 def test_realsigns_beats_naive_reference(realsigns, embedder):
     import time
 
-    meta, poses = realsigns
+    folder, meta = realsigns
+    poses = [Pose.read((folder / p).read_bytes()) for p in meta["path"]]
     start = time.perf_counter()
     x = embedder.embed_poses(poses)
     seconds = time.perf_counter() - start
