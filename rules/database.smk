@@ -11,6 +11,7 @@ rule load_database:
     input:
         manifest="results/{dataset}/manifests/{model}.parquet",
         dataset="results/{dataset}/dataset.json",
+        registry="results/{dataset}/registry.parquet",
     output:
         "results/{dataset}/db/{model}.json",
     log:

@@ -57,7 +57,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         for key, value in server.status(data_dir).items():
             print(f"{key}: {value}")
     else:
-        print(server.resolve_url(data_dir, start=False))
+        print(server.redact(server.resolve_url(data_dir, start=False)))
     return 0
 
 

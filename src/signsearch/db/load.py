@@ -1,0 +1,246 @@
+"""Load one (dataset, model) manifest: COPY BINARY into a staging table, then merge, all in ONE transaction.
+
+A failed or killed load (SIGKILL included: the server rolls back when the client vanishes) leaves the previous state.
+Reruns are idempotent; changed vectors and metadata replace the old ones; videos gone from the manifest lose this
+model's embedding, and videos left with no embedding at all are deleted.
+
+Dimension policy: a model name keeps one dimension. A manifest of another dimension fails, unless its fingerprint
+differs from the stored one (the model was really replaced) AND no other dataset holds embeddings of that model;
+then the model's old vectors are dropped and it takes the new dimension. Otherwise the other datasets' vectors would
+silently stop matching the model row. The metric is the model's too: changing it rebuilds this dataset's index,
+while other datasets' indexes keep the old operator class and their default queries run exact until reloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from signsearch import atomic
+from signsearch import manifest as manifest_mod
+from signsearch.db import schema, server
+from signsearch.db.errors import DimensionMismatch, LoadError
+
+STAGE_COLUMNS = ("video_id", "gloss", "signer", "split", "path", "pose_path", "frames", "vec")
+STAGE_TYPES = ("text", "text", "text", "text", "text", "text", "int4", "vector")
+# Rebuild the HNSW graph from scratch when more than this share of rows changes: a bulk build is much faster than
+# inserting that many vectors into the live graph one by one.
+REBUILD_FRACTION = 0.1
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _lock_key(dataset: str, model: str) -> int:
+    """A signed 64-bit advisory-lock key for (dataset, model)."""
+    raw = hashlib.sha256(f"signsearch-load\x1f{dataset}\x1f{model}".encode()).digest()[:8]
+    return struct.unpack(">q", raw)[0]
+
+
+def _check_manifest(m: manifest_mod.Manifest, path: Path, dataset: str, model: str) -> list[str]:
+    ids = m.column("video_id")
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dupes = sorted({v for v in ids if v in seen or seen.add(v)})
+        raise LoadError(f"{path}: duplicate video_id {dupes[:5]}; ids must be unique per manifest")
+    others = sorted(set(m.column("dataset")) - {dataset})
+    if others:
+        raise LoadError(f"{path}: rows of dataset {others[:3]} in a manifest loaded as dataset '{dataset}'")
+    if len(m.table) and m.model != model:
+        raise LoadError(f"{path}: manifest of model '{m.model}' loaded as model '{model}'")
+    return ids
+
+
+def _upsert_model(conn: psycopg.Connection, dataset_id: int, name: str, dim: int, metric: str,
+                  fingerprint: str, path: Path) -> int:
+    """The model's id (a new one when a replaced model changes dimension; see the module docstring)."""
+    row = conn.execute("SELECT id, dim, fingerprint FROM model WHERE name = %s FOR UPDATE", (name,)).fetchone()
+    if row is not None and row[1] != dim:
+        model_id, old_dim, old_fp = row
+        others = [r[0] for r in conn.execute(
+            "SELECT DISTINCT d.name FROM embedding e JOIN dataset d ON d.id = e.dataset_id "
+            "WHERE e.model_id = %s AND e.dataset_id <> %s ORDER BY 1", (model_id, dataset_id))]
+        if old_fp == fingerprint or others:
+            why = (f"datasets {others} hold its {old_dim}-d vectors" if others
+                   else "the fingerprint is unchanged, so this is not a new model")
+            raise DimensionMismatch(
+                f"{path}: model '{name}' is stored with dim {old_dim} but the manifest has dim {dim} ({why}); "
+                f"give the new model another name"
+            )
+        # A new model row, so a new id: the old vectors, dead but not yet vacuumed, then fall outside the new index's
+        # predicate (CREATE INDEX still reads dead rows and would fail casting them to the new dimension).
+        schema.drop_index(conn, dataset_id, model_id)
+        conn.execute("DELETE FROM model WHERE id = %s", (model_id,))  # cascades to its embeddings
+        row = None
+    if row is None:
+        model_id = conn.execute("INSERT INTO model (name, dim, metric, fingerprint) VALUES (%s, %s, %s, %s) "
+                                "RETURNING id", (name, dim, metric, fingerprint)).fetchone()[0]
+        return model_id
+    conn.execute("UPDATE model SET metric = %s, fingerprint = %s WHERE id = %s", (metric, fingerprint, row[0]))
+    return row[0]
+
+
+def _copy_stage(conn: psycopg.Connection, m: manifest_mod.Manifest, ids: list[str],
+                paths: dict[str, str] | None) -> None:
+    conn.execute(
+        "CREATE TEMP TABLE stage (video_id text NOT NULL, gloss text, signer text, split text, path text, "
+        "pose_path text, frames integer, vec vector NOT NULL) ON COMMIT DROP"
+    )
+    columns = [ids, m.column("gloss"), m.column("signer"), m.column("split"),
+               [paths.get(v) for v in ids] if paths else [None] * len(ids), m.column("pose_path"), m.column("frames")]
+    vectors = m.vectors
+    with conn.cursor() as cur, cur.copy(f"COPY stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(STAGE_TYPES))
+        for i, row in enumerate(zip(*columns)):
+            copy.write_row((*row, vectors[i]))
+    conn.execute("CREATE UNIQUE INDEX ON stage (video_id)")
+    conn.execute("ANALYZE stage")  # temp tables get no autovacuum statistics; the merge joins need them
+
+
+def _pending_changes(conn: psycopg.Connection, dataset_id: int, model_id: int) -> int:
+    """Embeddings the merge will insert, change or delete (to choose between live index updates and a rebuild)."""
+    return conn.execute(
+        """
+        SELECT (SELECT count(*) FROM stage s
+                LEFT JOIN video v ON v.dataset_id = %(d)s AND v.video_id = s.video_id
+                LEFT JOIN embedding e ON e.video_pk = v.id AND e.model_id = %(m)s
+                WHERE e.vec IS DISTINCT FROM s.vec)
+             + (SELECT count(*) FROM embedding e JOIN video v ON v.id = e.video_pk
+                WHERE e.dataset_id = %(d)s AND e.model_id = %(m)s
+                  AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.video_id = v.video_id))
+        """,
+        {"d": dataset_id, "m": model_id},
+    ).fetchone()[0]
+
+
+def _merge(conn: psycopg.Connection, dataset_id: int, model_id: int) -> dict[str, int]:
+    meta_changed = {
+        row[0] for row in conn.execute(
+            """
+            INSERT INTO video AS v (dataset_id, video_id, gloss, signer, split, path, pose_path, frames)
+            SELECT %(d)s, video_id, gloss, signer, split, path, pose_path, frames FROM stage
+            ON CONFLICT (dataset_id, video_id) DO UPDATE
+               SET gloss = EXCLUDED.gloss, signer = EXCLUDED.signer, split = EXCLUDED.split,
+                   path = EXCLUDED.path, pose_path = EXCLUDED.pose_path, frames = EXCLUDED.frames
+             WHERE (v.gloss, v.signer, v.split, v.path, v.pose_path, v.frames)
+                   IS DISTINCT FROM (EXCLUDED.gloss, EXCLUDED.signer, EXCLUDED.split, EXCLUDED.path,
+                                     EXCLUDED.pose_path, EXCLUDED.frames)
+            RETURNING v.id, (xmax = 0) AS inserted
+            """,
+            {"d": dataset_id},
+        ) if not row[1]
+    }
+    inserted: set[int] = set()
+    vec_changed: set[int] = set()
+    for pk, is_new in conn.execute(
+        """
+        INSERT INTO embedding AS e (video_pk, dataset_id, model_id, vec)
+        SELECT v.id, %(d)s, %(m)s, s.vec FROM stage s JOIN video v ON v.dataset_id = %(d)s AND v.video_id = s.video_id
+        ON CONFLICT (video_pk, model_id) DO UPDATE SET vec = EXCLUDED.vec WHERE e.vec IS DISTINCT FROM EXCLUDED.vec
+        RETURNING e.video_pk, (xmax = 0) AS inserted
+        """,
+        {"d": dataset_id, "m": model_id},
+    ):
+        (inserted if is_new else vec_changed).add(pk)
+    deleted = conn.execute(
+        """
+        DELETE FROM embedding e USING video v
+         WHERE e.video_pk = v.id AND e.dataset_id = %(d)s AND e.model_id = %(m)s
+           AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.video_id = v.video_id)
+        """,
+        {"d": dataset_id, "m": model_id},
+    ).rowcount
+    videos_deleted = conn.execute(
+        "DELETE FROM video v WHERE v.dataset_id = %s AND NOT EXISTS (SELECT 1 FROM embedding e WHERE e.video_pk = v.id)",
+        (dataset_id,),
+    ).rowcount
+    return {"inserted": len(inserted), "updated": len((vec_changed | meta_changed) - inserted),
+            "deleted": deleted, "videos_deleted": videos_deleted}
+
+
+def load_manifest(
+    url_or_conn: str | psycopg.Connection,
+    manifest_path: str | os.PathLike[str],
+    *,
+    dataset: dict[str, Any],
+    model: dict[str, Any],
+    receipt_path: str | os.PathLike[str],
+    paths: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Load `manifest_path` as (dataset["name"], model["name"]) and write the receipt; returns the receipt.
+
+    dataset = {name, kind, root, metadata}; model = {name, metric}. `paths` maps video_id -> video file (the
+    manifest only has pose paths). Waits for any concurrent load of the same (dataset, model).
+    """
+    started = time.perf_counter()
+    manifest_path = Path(manifest_path)
+    metric = model.get("metric", "cosine")
+    if metric not in schema.OPERATORS:
+        raise LoadError(f"model '{model['name']}': metric '{metric}' is not one of {', '.join(schema.OPERATORS)}")
+    sha256 = _sha256(manifest_path)
+    m = manifest_mod.read(manifest_path)
+    ids = _check_manifest(m, manifest_path, dataset["name"], model["name"])
+
+    conn = server.connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(dataset["name"], model["name"]),))
+            dataset_id = conn.execute(
+                """
+                INSERT INTO dataset (name, kind, root, metadata) VALUES (%s, %s, %s, %s)
+                ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, root = EXCLUDED.root, metadata = EXCLUDED.metadata
+                RETURNING id
+                """,
+                (dataset["name"], dataset.get("kind", "unknown"), dataset.get("root"), Jsonb(dataset.get("metadata") or {})),
+            ).fetchone()[0]
+            old = conn.execute("SELECT metric FROM model WHERE name = %s", (model["name"],)).fetchone()
+            model_id = _upsert_model(conn, dataset_id, model["name"], m.dim, metric, m.fingerprint, manifest_path)
+            _copy_stage(conn, m, ids, paths)
+            stored = conn.execute("SELECT count(*) FROM embedding WHERE dataset_id = %s AND model_id = %s",
+                                  (dataset_id, model_id)).fetchone()[0]
+            changes = _pending_changes(conn, dataset_id, model_id)
+            rebuild = ((old is not None and old[0] != metric)
+                       or not schema.index_exists(conn, dataset_id, model_id)
+                       or changes > REBUILD_FRACTION * max(stored, len(ids)))
+            if rebuild:
+                schema.drop_index(conn, dataset_id, model_id)  # before the merge: no per-row graph inserts
+            counts = _merge(conn, dataset_id, model_id)
+            if rebuild:
+                schema.create_index(conn, dataset_id, model_id, m.dim, metric)
+        if counts["inserted"] or counts["updated"] or counts["deleted"]:
+            conn.execute("ANALYZE video, embedding")  # plans choose index vs scan from these counts
+    finally:
+        if isinstance(url_or_conn, str):
+            conn.close()
+
+    receipt = {
+        "dataset": dataset["name"],
+        "model": {"name": model["name"], "dim": m.dim, "metric": metric, "fingerprint": m.fingerprint},
+        "manifest": str(manifest_path),
+        "manifest_sha256": sha256,
+        "rows": len(ids),
+        "inserted": counts["inserted"],
+        "updated": counts["updated"],
+        "deleted": counts["deleted"],
+        "unchanged": len(ids) - counts["inserted"] - counts["updated"],
+        "videos_deleted": counts["videos_deleted"],
+        "index": {"name": schema.index_name(dataset_id, model_id), "rebuilt": rebuild},
+        "schema_version": schema.LATEST,
+        "seconds": round(time.perf_counter() - started, 3),
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    atomic.write_json(receipt_path, receipt)
+    return receipt

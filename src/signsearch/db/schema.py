@@ -1,0 +1,130 @@
+"""Versioned schema migrations and the HNSW index DDL.
+
+Layout decision: ONE `embedding` table whose `vec` column is an untyped `vector`, so models of any dimension share
+it, with one partial expression HNSW index per (dataset, model):
+
+    CREATE INDEX embedding_hnsw_d<dataset>_m<model> ON embedding
+        USING hnsw ((vec::vector(<dim>)) vector_<metric>_ops) WHERE dataset_id = <d> AND model_id = <m>
+
+An HNSW index needs a fixed dimension, hence the cast to the model's dimension; the partial predicate keeps each
+index to the rows it can serve. Per (dataset, model) rather than per model because every load and every query is
+per (dataset, model): a load rebuilds only its own index and a filtered query never walks other datasets' vectors.
+Compared with one table per model, foreign keys, deletes and listings stay plain SQL with no generated table names.
+Queries must repeat the exact cast and write the two ids as literals (see `query.py`) for the planner to match the
+index. `embedding.dataset_id` duplicates `video.dataset_id` for that predicate; a composite foreign key keeps the two
+equal.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+# Each migration runs once, in order, in its own transaction. Never edit a released one: append a new one.
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "pgvector and the dataset/video/model/embedding tables",
+        """
+        CREATE EXTENSION IF NOT EXISTS vector;
+        CREATE TABLE dataset (
+            id serial PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            kind text NOT NULL,
+            root text,
+            metadata jsonb NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE video (
+            id bigserial PRIMARY KEY,
+            dataset_id integer NOT NULL REFERENCES dataset (id) ON DELETE CASCADE,
+            video_id text NOT NULL,
+            gloss text,
+            signer text,
+            split text,
+            path text,
+            pose_path text,
+            frames integer,
+            UNIQUE (dataset_id, video_id),
+            UNIQUE (id, dataset_id)
+        );
+        CREATE TABLE model (
+            id serial PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            dim integer NOT NULL CHECK (dim BETWEEN 1 AND 16000),
+            metric text NOT NULL CHECK (metric IN ('cosine', 'l2', 'ip')),
+            fingerprint text NOT NULL
+        );
+        CREATE TABLE embedding (
+            video_pk bigint NOT NULL,
+            dataset_id integer NOT NULL,
+            model_id integer NOT NULL REFERENCES model (id) ON DELETE CASCADE,
+            vec vector NOT NULL,
+            PRIMARY KEY (video_pk, model_id),
+            FOREIGN KEY (video_pk, dataset_id) REFERENCES video (id, dataset_id) ON DELETE CASCADE
+        );
+        CREATE INDEX embedding_dataset_model ON embedding (dataset_id, model_id);
+        """,
+    ),
+)
+LATEST = MIGRATIONS[-1][0]
+
+# Session-level advisory lock key serialising migrations across processes ("ssmigrat" as ASCII).
+_MIGRATION_LOCK = 0x73736D6967726174
+
+OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+OPCLASSES = {"cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector_ip_ops"}
+HNSW_BUILD_MEMORY = "512MB"  # below this, a 100k x 768 graph spills out of memory and the build crawls
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(conn: psycopg.Connection) -> int:
+    """Apply pending migrations (idempotent; safe when several processes start at once); return the version."""
+    if current_version(conn) == LATEST:
+        return LATEST
+    with conn.transaction():
+        # Transaction-level lock: concurrent migrators queue here and re-check the version after it is theirs.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+    for version, description, ddl in MIGRATIONS:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (version,)).fetchone():
+                continue
+            conn.execute(ddl)
+            conn.execute("INSERT INTO schema_migrations (version, description) VALUES (%s, %s)", (version, description))
+    return current_version(conn)
+
+
+def index_name(dataset_id: int, model_id: int) -> str:
+    return f"embedding_hnsw_d{dataset_id}_m{model_id}"
+
+
+def vector_expr(dim: int) -> sql.Composable:
+    """The indexed expression `vec::vector(dim)`; queries must spell it identically to use the index."""
+    return sql.SQL("vec::vector({})").format(sql.Literal(int(dim)))
+
+
+def drop_index(conn: psycopg.Connection, dataset_id: int, model_id: int) -> None:
+    conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(index_name(dataset_id, model_id))))
+
+
+def index_exists(conn: psycopg.Connection, dataset_id: int, model_id: int) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (index_name(dataset_id, model_id),)).fetchone()[0]
+
+
+def create_index(conn: psycopg.Connection, dataset_id: int, model_id: int, dim: int, metric: str) -> None:
+    """Build the (dataset, model) HNSW index; call inside the load's transaction so it commits with the data."""
+    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(HNSW_BUILD_MEMORY)))
+    conn.execute(
+        sql.SQL("CREATE INDEX {name} ON embedding USING hnsw (({expr}) {ops}) WHERE dataset_id = {d} AND model_id = {m}")
+        .format(name=sql.Identifier(index_name(dataset_id, model_id)), expr=vector_expr(dim),
+                ops=sql.SQL(OPCLASSES[metric]), d=sql.Literal(int(dataset_id)), m=sql.Literal(int(model_id)))
+    )
