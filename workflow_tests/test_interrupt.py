@@ -66,8 +66,8 @@ def _assert_same_outputs(a: Path, b: Path, dataset: str) -> None:
 def test_kill_during_pose_estimation_then_rerun(tmp_path: Path, testdata: Path) -> None:
     videos = tmp_path / "videos"
     videos.mkdir()
-    for clip in sorted((testdata / "videos" / "croatian").glob("*.mp4"))[:8]:
-        shutil.copy(clip, videos / clip.name)
+    for clip in sorted((testdata / "videos" / "croatian" / "videos").rglob("*.mp4"))[::3][:8]:
+        shutil.copy(clip, videos / f"{clip.parent.name}-{clip.name}")
     config = _video_config(videos)
     reference = make_workdir(tmp_path / "reference", config)
     snakemake(reference)
