@@ -10,7 +10,7 @@ from signsearch.embed import registry as ss_models
 ss_config.validate(config, "config")
 
 RESULTS = Path("results")
-DATASETS = config["datasets"]
+DATASETS = {name: ds for name, ds in config["datasets"].items() if ds["active"]}
 
 
 def _load_registry(name):

@@ -106,6 +106,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     config = _load_config(args.config)
     for name, cfg in config["datasets"].items():
+        if not cfg["active"]:
+            continue
         table = ingest.read(name, cfg)
         print(f"dataset '{name}' ({cfg['kind']}): {len(table)} videos, {table['gloss'].nunique()} glosses, "
               f"{table['signer'].nunique()} signers")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from signsearch.embed.base import Embedder
@@ -22,8 +21,9 @@ def missing_files(cfg: dict[str, Any]) -> list[str]:
     """Paths a model needs that are absent (cheap: nothing is loaded)."""
     if cfg["kind"] != "signclip":
         return []
-    needed = {"checkpoint": cfg.get("checkpoint"), "tokenizer": cfg.get("tokenizer")}
-    return [f"{key}: {path or '(not set)'}" for key, path in needed.items() if not path or not Path(path).exists()]
+    from signsearch.embed.signclip.files import missing_files as signclip_missing
+
+    return signclip_missing(cfg)
 
 
 def available_models(models: dict[str, dict[str, Any]], *, announce: bool = True) -> dict[str, dict[str, Any]]:
