@@ -49,3 +49,14 @@ def realsigns(testdata: Path, tmp_path_factory: pytest.TempPathFactory):
     })
     table.to_csv(out / "metadata.csv", index=False)
     return out, table
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    """The demo workflow run once in a temporary work dir (its embedded database stopped at the end)."""
+    from workflow_utils import demo_config, make_workdir, snakemake, stop_database
+
+    work = make_workdir(tmp_path_factory.mktemp("demo-run"), demo_config())
+    snakemake(work)
+    yield work
+    stop_database(work, "results/database/pgdata")
