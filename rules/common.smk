@@ -116,3 +116,9 @@ def get_final_output():
     if eval_subsets() and eval_models():
         targets += expand("results/report/{dataset}/grid.tsv", dataset=eval_datasets())
     return targets
+
+
+onsuccess:
+    from signsearch.summary import run_summary
+
+    print(run_summary(RESULTS, list(DATASETS), list(MODELS)))

@@ -106,3 +106,24 @@ def test_demo_end_to_end(demo_run: Path) -> None:
     failures = pd.read_csv(work / "results/demo/failures.tsv", sep="\t")
     assert list(failures.columns) == ["video", "reason", "detail"] and failures.empty
     assert json.loads((work / "results/demo/dataset.json").read_text())["synthetic"] is True
+
+
+def test_broken_videos_are_recorded_and_the_run_goes_on(tmp_path: Path, testdata: Path) -> None:
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    good = sorted((testdata / "videos" / "croatian" / "videos").rglob("*.mp4"))[:3]
+    for clip in good:
+        (videos / f"{clip.parent.name}-{clip.name}").write_bytes(clip.read_bytes())
+    (videos / "empty.mp4").write_bytes(b"")
+    (videos / "notes.mp4").write_text("this is a text file, not a video\n")
+    config = demo_config()
+    config["datasets"] = {"clips": {"kind": "folder", "path": str(videos)}}
+    config["evaluate"]["subsets"] = {}
+    config["database"]["load"] = False
+    work = make_workdir(tmp_path / "work", config)
+    proc = snakemake(work)
+    failures = pd.read_csv(work / "results/clips/failures.tsv", sep="\t").set_index("video")
+    assert sorted(failures.index) == ["empty", "notes"]
+    assert set(failures["reason"]) == {"unreadable"}
+    assert "5 videos, 3 posed, 2 failed" in proc.stdout + proc.stderr
+    assert len(manifest.read(work / "results/clips/manifests/pose-baseline.parquet").column("video_id")) == 3
