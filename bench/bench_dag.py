@@ -60,10 +60,8 @@ def main() -> int:
         cmd = [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", str(tmp / "config.yaml")]
         if args.profile:
             cmd += ["--profile", str(REPO / args.profile)]
-        env = {**os.environ, "SIGNSEARCH_SLURM_ACCOUNT": "bench", "SIGNSEARCH_SLURM_PARTITION": "cpu",
-               "SIGNSEARCH_SLURM_GPU_PARTITION": "gpu"}
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if proc.returncode != 0:

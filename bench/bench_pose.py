@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from signsearch.pose.shard import process_shard
+from signsearch.pose.shard import process_shard, worker_count
 
 
 def clips_in(folder: Path, limit: int | None) -> list[Path]:
@@ -84,8 +84,8 @@ def main() -> None:
     default_videos = Path(os.environ["SIGNSEARCH_TESTDATA"]) / "videos" if "SIGNSEARCH_TESTDATA" in os.environ else None
     parser.add_argument("--videos", type=Path, default=default_videos,
                         help="folder searched recursively for *.mp4 (default: $SIGNSEARCH_TESTDATA/videos)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="worker processes for (b) and the core count for (c) (default: all cores)")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1,
+                        help="cores for (b) and (c) (default: all); (b) runs the workflow's worker count for them")
     parser.add_argument("--limit", type=int, help="use only the first N clips (quick runs)")
     parser.add_argument("--skip-cli", action="store_true", help="skip (a), the slow one-process-per-video run")
     args = parser.parse_args()
@@ -94,8 +94,9 @@ def main() -> None:
     clips = clips_in(args.videos, args.limit)
     if not clips:
         parser.error(f"no *.mp4 under {args.videos}")
-    cores = args.workers
-    print(f"{len(clips)} clips under {args.videos}; {cores} workers/cores; load average {os.getloadavg()[0]:.2f}",
+    cores = args.cores
+    workers = worker_count(cores)
+    print(f"{len(clips)} clips under {args.videos}; {cores} cores, {workers} pose workers; load average {os.getloadavg()[0]:.2f}",
           flush=True)
 
     # The machine may be shared: load averages and CPU seconds per frame (unaffected by other load) are
@@ -111,7 +112,7 @@ def main() -> None:
         cli_wall = None if args.skip_cli else cli_per_video(clips, Path(tmp) / "cli")
         cli_cpu = children_cpu() - cpu
         loads["b"], cpu, own = os.getloadavg()[0], children_cpu(), time.process_time()
-        summary = shard_run(clips, Path(tmp) / "shard", cores)
+        summary = shard_run(clips, Path(tmp) / "shard", workers)
         shard_cpu = children_cpu() - cpu + time.process_time() - own
         identical = None if cli_wall is None else sum(
             (Path(tmp) / "cli" / f"{i}.pose").read_bytes() == (Path(tmp) / "shard" / f"{i}.pose").read_bytes()
@@ -123,7 +124,7 @@ def main() -> None:
     rows = []
     if cli_wall is not None:
         rows.append(("(a) video_to_pose, one process per video", cli_wall, frames / cli_wall, cli_cpu, loads["a"]))
-    rows.append((f"(b) process_shard, workers={cores}", summary["seconds"], shard_fps, shard_cpu, loads["b"]))
+    rows.append((f"(b) process_shard, {cores} cores ({workers} workers)", summary["seconds"], shard_fps, shard_cpu, loads["b"]))
     rows.append((f"(c) ideal: {cores} x bare single process ({bare_fps:.1f} fps)", frames / ideal, ideal,
                  bare_cpu, loads["c"]))
     rows.append((f"    CPU-bound ideal: {cores} / CPU s per frame", frames / cpu_ideal, cpu_ideal, bare_cpu, None))

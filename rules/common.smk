@@ -60,6 +60,12 @@ def get_shard_sources(wildcards):
     return {"table": table, "sources": [p for p in members["path"] if p]}
 
 
+def get_synthetic_params(wildcards):
+    # Only the generator's own keys: other dataset settings must not rerun the generation.
+    ds = DATASETS[wildcards.dataset]
+    return {key: ds[key] for key in ("glosses", "signers", "takes", "seed")}
+
+
 def get_pose_indexes(wildcards):
     return expand("results/{dataset}/poses/{shard}.parquet", dataset=wildcards.dataset, shard=shards(wildcards.dataset))
 

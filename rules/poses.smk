@@ -55,7 +55,7 @@ rule synthesize_poses:
     wildcard_constraints:
         dataset=_names_regex(_datasets_of("synthetic")),
     params:
-        synthetic=lookup(dpath="datasets/{dataset}", within=config),
+        synthetic=get_synthetic_params,
     threads: 1
     resources:
         mem_mb=1000,
