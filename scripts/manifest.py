@@ -6,6 +6,10 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from signsearch.embed.shard import write_manifest
 
 rows = write_manifest(
-    snakemake.input.registry, snakemake.input.embeddings, snakemake.output[0], snakemake.wildcards.dataset
+    snakemake.input.registry,
+    snakemake.input.embeddings,
+    snakemake.output[0],
+    dataset=snakemake.wildcards.dataset,
+    model=snakemake.wildcards.model,
 )
 print(f"manifest: {rows} rows", file=sys.stderr)

@@ -92,3 +92,13 @@ def test_help_answers_questions() -> None:
     assert proc.returncode == 0
     for flag in ("--video", "--id", "--text", "--where", "--exact", "--metric", "--json", "examples:"):
         assert flag in proc.stdout
+
+
+def test_search_by_a_video_not_in_the_database(demo_run: Path, testdata: Path) -> None:
+    """A real video is posed with MediaPipe and embedded on the fly, then searched."""
+    proc = _cli(demo_run, "search", "--dataset", "demo", "--model", "pose-baseline",
+                "--video", str(testdata / "videos" / "SOUP.mp4"), "-k", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    assert all(np.isfinite(r["distance"]) for r in rows)

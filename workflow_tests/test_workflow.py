@@ -10,7 +10,7 @@ import pytest
 
 from signsearch import manifest
 from signsearch.datasets import synthetic
-from workflow_utils import REPO, demo_config, job_counts, make_workdir, snakemake, stop_database, write_config
+from workflow_utils import REPO, demo_config, job_counts, make_workdir, snakemake, stop_database
 
 pytestmark = pytest.mark.slow
 

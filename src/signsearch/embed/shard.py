@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pose_format import Pose
@@ -103,7 +102,11 @@ def embed_shard(
 
 
 def write_manifest(
-    registry: str | os.PathLike[str], embedding_indexes: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str], dataset: str
+    registry: str | os.PathLike[str],
+    embedding_indexes: Iterable[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    dataset: str,
+    model: str,
 ) -> int:
     """Join the registry's metadata with every ok vector of the model and write the manifest atomically."""
     reg = pq.read_table(registry).to_pandas().set_index("video_id")
@@ -113,7 +116,6 @@ def write_manifest(
     fingerprints = set(index["fingerprint"])
     if len(fingerprints) > 1:
         raise ValueError(f"{out}: shards were embedded with different model versions {sorted(fingerprints)}; rerun with --forcerun embed")
-    model_name = Path(out).stem
     if len(index):
         vectors = np.stack([np.load(p) for p in index["npy_path"]])
     else:
@@ -128,6 +130,6 @@ def write_manifest(
         "pose_path": list(meta["pose_path"]),
         "frames": [int(f) for f in index["frames"]],
     }
-    table = manifest.build(rows, vectors, model_name, fingerprints.pop() if fingerprints else "")
+    table = manifest.build(rows, vectors, model, fingerprints.pop() if fingerprints else "")
     manifest.write(table, out)
     return len(index)
