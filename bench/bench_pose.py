@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from signsearch.pose.shard import process_shard, worker_count
+from signsearch.pose.shard import process_shard
 
 
 def clips_in(folder: Path, limit: int | None) -> list[Path]:
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--videos", type=Path, default=default_videos,
                         help="folder searched recursively for *.mp4 (default: $SIGNSEARCH_TESTDATA/videos)")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1,
-                        help="cores for (b) and (c) (default: all); (b) runs the workflow's worker count for them")
+                        help="cores for (b) and (c) (default: all); (b) runs one worker process per core, as the workflow does")
     parser.add_argument("--limit", type=int, help="use only the first N clips (quick runs)")
     parser.add_argument("--skip-cli", action="store_true", help="skip (a), the slow one-process-per-video run")
     args = parser.parse_args()
@@ -95,7 +95,7 @@ def main() -> None:
     if not clips:
         parser.error(f"no *.mp4 under {args.videos}")
     cores = args.cores
-    workers = worker_count(cores)
+    workers = cores
     print(f"{len(clips)} clips under {args.videos}; {cores} cores, {workers} pose workers; load average {os.getloadavg()[0]:.2f}",
           flush=True)
 

@@ -3,13 +3,13 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from signsearch.pose.shard import process_shard, worker_count
+from signsearch.pose.shard import process_shard
 
 opts = snakemake.params.pose
 summary = process_shard(
     snakemake.input.table,
     snakemake.output[0],
-    workers=worker_count(snakemake.threads, opts["workers_per_core"]),
+    workers=snakemake.threads,
     model_complexity=opts["model_complexity"],
     refine_face_landmarks=opts["refine_face_landmarks"],
     frame_tolerance=opts["frame_tolerance"],

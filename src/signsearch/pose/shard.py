@@ -23,16 +23,6 @@ from signsearch.pose.probe import DEFAULT_FRAME_TOLERANCE
 from signsearch.pose.workers import Settings, Task, pose_tasks
 
 
-# One MediaPipe process stalls between calculators (decode, detection, landmarks), leaving its core idle part of
-# the time; 1.5 processes per core measured 55.7 vs 44.5 frames/s on 2 cores (31 clips), 2 per core no better.
-WORKERS_PER_CORE = 1.5
-
-
-def worker_count(cores: int, per_core: float = WORKERS_PER_CORE) -> int:
-    """Worker processes for a job that may use `cores` cores."""
-    return max(1, round(cores * per_core))
-
-
 def process_shard(
     shard_table: str | os.PathLike[str],
     index_out: str | os.PathLike[str],
