@@ -7,6 +7,13 @@ localrules:
     grid,
 
 
+# Cells that search the database run where the database is; in-memory cells are compute and go to the cluster.
+if config["evaluate"]["backend"] == "pgvector":
+
+    localrules:
+        evaluate,
+
+
 rule make_subset:
     input:
         registry="results/{dataset}/registry.parquet",
