@@ -7,12 +7,14 @@
 
 One MediaPipe process already keeps more than one core busy (its graph runs calculators in parallel), so
 (c) as defined can exceed what the cores can do; the table also shows the CPU-bound ideal
-cores / (CPU seconds per frame of the bare loop), the honest ceiling for (b).
+cores / (CPU seconds per frame of the bare loop), the honest ceiling for (b), and (d): as many bare loops
+as cores running side by side on the clips (no file writing, no checks), what "batch processes" reach here.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -52,6 +54,15 @@ def bare_rate(clips: list[Path]) -> tuple[int, float, float]:
     return frames, wall, cpu
 
 
+def parallel_bare_rate(clips: list[Path], processes: int) -> tuple[int, float]:
+    """(frames, wall seconds) of `processes` bare loops side by side, each on every processes-th clip."""
+    procs = [subprocess.Popen([sys.executable, __file__, "--bare-part", f"{i}/{processes}", "--videos", str(clips[0].parent)]
+                              + [str(c) for c in clips], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for i in range(processes)]
+    results = [json.loads(p.communicate()[0]) for p in procs]
+    return sum(r["frames"] for r in results), max(r["wall"] for r in results)
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -88,7 +99,14 @@ def main() -> None:
                         help="cores for (b) and (c) (default: all); (b) runs one worker process per core, as the workflow does")
     parser.add_argument("--limit", type=int, help="use only the first N clips (quick runs)")
     parser.add_argument("--skip-cli", action="store_true", help="skip (a), the slow one-process-per-video run")
+    parser.add_argument("--bare-part", help=argparse.SUPPRESS)  # internal: one of the side-by-side bare loops
+    parser.add_argument("clips", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare_part:
+        part, parts = map(int, args.bare_part.split("/"))
+        frames, wall, _ = bare_rate(args.clips[part::parts])
+        print(json.dumps({"frames": frames, "wall": wall}))
+        return
     if args.videos is None:
         parser.error("give --videos or set SIGNSEARCH_TESTDATA")
     clips = clips_in(args.videos, args.limit)
@@ -106,6 +124,9 @@ def main() -> None:
     bare_fps = frames / bare_wall
     ideal = cores * bare_fps
     cpu_ideal = cores * frames / bare_cpu
+
+    loads["d"] = os.getloadavg()[0]
+    side_frames, side_wall = parallel_bare_rate(clips, cores)
 
     with tempfile.TemporaryDirectory(prefix="bench_pose.") as tmp:
         loads["a"], cpu = os.getloadavg()[0], children_cpu()
@@ -128,10 +149,12 @@ def main() -> None:
     rows.append((f"(c) ideal: {cores} x bare single process ({bare_fps:.1f} fps)", frames / ideal, ideal,
                  bare_cpu, loads["c"]))
     rows.append((f"    CPU-bound ideal: {cores} / CPU s per frame", frames / cpu_ideal, cpu_ideal, bare_cpu, None))
+    rows.append((f"(d) {cores} bare loops side by side (no I/O, no checks)", side_wall, side_frames / side_wall, None, loads["d"]))
     print(f"\n{'method':<58} {'seconds':>8} {'frames/s':>9} {'CPU ms/frame':>13} {'load before':>12}")
     for name, seconds, fps, cpu_s, load in rows:
         load_text = "" if load is None else f"{load:.2f}"
-        print(f"{name:<58} {seconds:>8.1f} {fps:>9.1f} {cpu_s / frames * 1000:>13.1f} {load_text:>12}")
+        cpu_text = "" if cpu_s is None else f"{cpu_s / frames * 1000:.1f}"
+        print(f"{name:<58} {seconds:>8.1f} {fps:>9.1f} {cpu_text:>13} {load_text:>12}")
     print(f"\nframes: {frames}; one bare MediaPipe process used {bare_cpu / bare_wall:.2f} cores")
     if cli_wall is not None:
         print(f"b/a = {shard_fps / (frames / cli_wall):.2f}x   (target >= 2x)")
@@ -139,6 +162,8 @@ def main() -> None:
         print(f"CPU per frame a/b = {cli_cpu / shard_cpu:.2f}x")
     print(f"b/c = {shard_fps / ideal:.0%}   (target >= 90%)")
     print(f"b/CPU-bound ideal = {shard_fps / cpu_ideal:.0%}")
+    print(f"d/c = {side_frames / side_wall / ideal:.0%}   (bare loops side by side against the same ideal)")
+    print(f"b/d = {shard_fps / (side_frames / side_wall):.0%}   (the pose stage against bare loops side by side)")
 
 
 if __name__ == "__main__":

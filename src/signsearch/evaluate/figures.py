@@ -45,7 +45,9 @@ def metric_bars(grid: pd.DataFrame, path: str | os.PathLike[str], metrics: list[
     rows = grid[grid["variant"] == "all"]
     metrics = metrics or [c for c in rows.columns if (c.startswith(("p_at_", "r_at_", "map_at_", "mrr_at_"))) and not c.endswith("_chance")]
     subsets = list(dict.fromkeys(rows["subset"]))
-    fig, axes = plt.subplots(len(subsets), 1, figsize=(2 + 1.2 * len(metrics) * max(1, rows["model"].nunique()) / 2, 2.8 * max(1, len(subsets))), squeeze=False)
+    width_in = max(7, 2 + 1.2 * len(metrics) * max(1, rows["model"].nunique()) / 2)
+    fig, axes = plt.subplots(len(subsets), 1, figsize=(width_in, 2.8 * max(1, len(subsets))), squeeze=False,
+                             layout="constrained")
     for ax, subset in zip(axes[:, 0], subsets):
         part = rows[rows["subset"] == subset].set_index("model")
         width = 0.8 / max(1, len(part))
@@ -55,7 +57,7 @@ def metric_bars(grid: pd.DataFrame, path: str | os.PathLike[str], metrics: list[
             ax.hlines([row.get(f"{c}_chance", np.nan) for c in metrics], x - width / 2, x + width / 2, colors="k")
         ax.set_xticks(np.arange(len(metrics)) + 0.4 - width / 2, metrics)
         ax.set_ylim(0, 1)
-        ax.set_title(f"subset {subset} (black ticks: chance; * trained on this data)")
+        ax.set_title(f"subset {subset} (black ticks: chance; * trained on this data)", fontsize=10)
         ax.legend(fontsize=8)
     _save(fig, path)
 
