@@ -314,9 +314,12 @@ def _screenshot(driver, path: Path) -> None:
 
 
 def _wait(driver, condition, timeout: float = 180):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(condition)
+    # A submit navigates: an element read during the page change is stale or not there yet; look again.
+    ignored = (StaleElementReferenceException, NoSuchElementException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.3, ignored_exceptions=ignored).until(condition)
 
 
 def _alive(demo_site) -> None:
