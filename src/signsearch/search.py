@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from signsearch.embed.base import Embedder
 from signsearch.embed.registry import load_embedder
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
@@ -21,6 +24,16 @@ def model_config(config: dict[str, Any], model: str) -> dict[str, Any]:
         return config["models"][model]
     except KeyError:
         raise SearchError(f"unknown model '{model}' (configured: {', '.join(config['models'])})") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _embedder(model: str, cfg_json: str) -> Embedder:
+    return load_embedder(model, json.loads(cfg_json))
+
+
+def cached_embedder(model: str, cfg: dict[str, Any]) -> Embedder:
+    """One loaded embedder per model config for the life of the process (the web app answers many queries)."""
+    return _embedder(model, json.dumps(cfg, sort_keys=True, default=str))
 
 
 def embed_file(path: str | Path, model: str, cfg: dict[str, Any]) -> np.ndarray:
@@ -41,11 +54,11 @@ def embed_file(path: str | Path, model: str, cfg: dict[str, Any]) -> np.ndarray:
             raise SearchError(f"{path}: cannot pose this video: {exc}") from exc
     else:
         raise SearchError(f"{path}: not a video or .pose file (accepted: {', '.join(sorted(VIDEO_SUFFIXES))}, .pose)")
-    return load_embedder(model, cfg).embed_poses([pose])[0]
+    return cached_embedder(model, cfg).embed_poses([pose])[0]
 
 
 def embed_text(text: str, model: str, cfg: dict[str, Any]) -> np.ndarray:
-    embedder = load_embedder(model, cfg)
+    embedder = cached_embedder(model, cfg)
     if not hasattr(embedder, "embed_texts"):
         raise SearchError(f"model '{model}' has no text tower; text search needs a SignCLIP model")
     return embedder.embed_texts([text])[0]
@@ -72,8 +85,7 @@ def search(
         raise SearchError("give exactly one of --video, --id or --text")
     cfg = model_config(config, model)
     if video_id is not None:
-        vector = query.get_embedding(conn, dataset, model, video_id)
-        return query.knn(conn, dataset=dataset, model=model, vector=vector, k=k, metric=metric, where=where,
-                         exact=exact, exclude_video_id=video_id)
+        return query.knn_by_id(conn, dataset=dataset, model=model, video_id=video_id, k=k, metric=metric,
+                               where=where, exact=exact)
     vector = embed_file(video, model, cfg) if video is not None else embed_text(text, model, cfg)
     return query.knn(conn, dataset=dataset, model=model, vector=vector, k=k, metric=metric, where=where, exact=exact)

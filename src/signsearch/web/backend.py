@@ -70,22 +70,17 @@ class Backend:
         hit = reg.loc[reg["video_id"] == video_id] if "video_id" in reg else reg.iloc[:0]
         return None if hit.empty else _clean(hit.iloc[0].to_dict())
 
-    def video_file(self, dataset: str, video_id: str) -> Path | None:
-        """The video of a registry row, if the registry lists one and it exists; never any other file."""
+    def _listed_file(self, dataset: str, video_id: str, column: str) -> Path | None:
+        """A file named by a registry row, if it exists; never any other file."""
         row = self.registry_row(dataset, video_id)
-        path = row and row.get("path")
-        if not path:
-            return None
-        path = Path(path)
-        return path if path.is_file() else None
+        path = Path(row[column]) if row and row.get(column) else None
+        return path if path is not None and path.is_file() else None
+
+    def video_file(self, dataset: str, video_id: str) -> Path | None:
+        return self._listed_file(dataset, video_id, "path")
 
     def pose_file(self, dataset: str, video_id: str) -> Path | None:
-        row = self.registry_row(dataset, video_id)
-        path = row and row.get("pose_path")
-        if not path:
-            return None
-        path = Path(path)
-        return path if path.is_file() else None
+        return self._listed_file(dataset, video_id, "pose_path")
 
     def video_ids(self, dataset: str, limit: int = 1000) -> list[tuple[str, str]]:
         reg = self.registry(dataset)
