@@ -25,7 +25,7 @@ demo: install  ## run the whole workflow on the synthetic demo dataset
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) --report results/report/report.html
 
-test: install  ## the whole test suite (incl. slow end-to-end and Slurm tests)
+test: install  ## the whole test suite (incl. slow end-to-end tests; the Slurm test only with SIGNSEARCH_TEST_SLURM=1)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -v
 
 test-fast: install  ## the test suite without slow tests

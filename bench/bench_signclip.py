@@ -28,6 +28,7 @@ from signsearch.embed.signclip.embedder import SignCLIPEmbedder
 from signsearch.embed.signclip.features import pose_features
 from signsearch.embed.signclip.model import FEATURE_DIM, SignCLIPModel
 from signsearch.embed.signclip.text import load_tokenizer
+from signsearch.embed.spec import model_spec
 
 BERT_BASE_CASED = dict(vocab_size=28996, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                        intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)  # fmt: skip
@@ -41,8 +42,8 @@ def build_embedder(args: argparse.Namespace, folder: Path) -> SignCLIPEmbedder:
     torch.manual_seed(0)
     config = BertConfig(**{**BERT_BASE_CASED, "num_hidden_layers": args.text_layers})
     model = SignCLIPModel(config, args.video_layers)
-    cfg = {"kind": "signclip", "long_inputs": "truncate"}
-    return SignCLIPEmbedder.from_model("signclip-random", cfg, model, load_tokenizer(folder), device=args.device)
+    spec = model_spec("signclip-random", {"kind": "signclip", "long_inputs": "truncate", "device": args.device})
+    return SignCLIPEmbedder.from_model(spec, model, load_tokenizer(folder))
 
 
 def time_poses(embedder: SignCLIPEmbedder, features: list[np.ndarray], batch_size: int, repeats: int) -> float:

@@ -1,27 +1,30 @@
-# Config validation, dataset registries (stable shards) and the input functions of all stages.
+# Config validation, video registries (stable shards), model specs and the input functions of all stages.
+# Every path under results/ comes from LAYOUT (signsearch.layout); called with "{wildcard}" names it gives patterns.
 import re
-from pathlib import Path
 
 from signsearch import config as ss_config
-from signsearch.datasets import registry as ss_registry
-from signsearch.embed import registry as ss_models
+from signsearch.datasets import video_registry
+from signsearch.embed.factory import available_models
+from signsearch.embed.spec import model_specs
+from signsearch.layout import Layout
 
 
 ss_config.validate(config, "config")
 
-RESULTS = Path("results")
+LAYOUT = Layout()
 DATASETS = {name: ds for name, ds in config["datasets"].items() if ds["active"]}
 
 
 def _load_registry(name):
     # Only the main process ingests; cluster jobs re-parse this file and read what it wrote.
     if workflow.is_main_process:
-        return ss_registry.sync(name, DATASETS[name], RESULTS, config["shard_size"])
-    return ss_registry.read_registry(RESULTS, name)
+        return video_registry.sync(name, DATASETS[name], LAYOUT, config["shard_size"])
+    return video_registry.read_registry(LAYOUT, name)
 
 
 REGISTRIES = {name: _load_registry(name) for name in DATASETS}
-MODELS = ss_models.available_models(config["models"], announce=workflow.is_main_process)
+SPECS = available_models(model_specs(config), announce=workflow.is_main_process)
+MODELS = {name: dict(spec.cfg) for name, spec in SPECS.items()}  # the jobs' params: validated model entries
 
 
 def _names_regex(names):
@@ -50,7 +53,7 @@ def shard_members(dataset, shard):
 
 
 def get_shard_table(wildcards):
-    return str(ss_registry.shard_table_path(RESULTS, wildcards.dataset, wildcards.shard))
+    return str(LAYOUT.shard_table(wildcards.dataset, wildcards.shard))
 
 
 def get_shard_sources(wildcards):
@@ -67,20 +70,17 @@ def get_synthetic_params(wildcards):
 
 
 def get_pose_indexes(wildcards):
-    return expand("results/{dataset}/poses/{shard}.parquet", dataset=wildcards.dataset, shard=shards(wildcards.dataset))
+    return [str(LAYOUT.pose_index(wildcards.dataset, shard)) for shard in shards(wildcards.dataset)]
 
 
 def get_embedding_indexes(wildcards):
-    return expand(
-        "results/{dataset}/embeddings/{model}/{shard}.parquet",
-        dataset=wildcards.dataset,
-        model=wildcards.model,
-        shard=shards(wildcards.dataset),
-    )
+    return [
+        str(LAYOUT.embedding_index(wildcards.dataset, wildcards.model, shard)) for shard in shards(wildcards.dataset)
+    ]
 
 
 def model_resources(name):
-    return {"gpu": 1 if MODELS[name]["gpu"] else 0}
+    return {"gpu": 1 if SPECS[name].gpu else 0}
 
 
 def eval_models():
@@ -99,32 +99,31 @@ def eval_subsets():
 def get_backend_receipt(wildcards):
     """The pgvector backend searches the database, so the cell waits for the model's load."""
     if config["evaluate"]["backend"] == "pgvector":
-        return f"results/{wildcards.dataset}/db/{wildcards.model}.json"
+        return str(LAYOUT.db_receipt(wildcards.dataset, wildcards.model))
     return []
 
 
 def get_grid_cells(wildcards):
-    return expand(
-        "results/eval/{dataset}/{model}/{subset}/metrics.json",
-        dataset=wildcards.dataset,
-        model=eval_models(),
-        subset=eval_subsets(),
-    )
+    return [
+        str(LAYOUT.cell(wildcards.dataset, model, subset)["metrics"])
+        for model in eval_models()
+        for subset in eval_subsets()
+    ]
 
 
 def get_final_output():
     targets = []
     for ds in DATASETS:
-        targets.append(f"results/{ds}/failures.tsv")
-        targets += expand("results/{dataset}/manifests/{model}.parquet", dataset=ds, model=MODELS)
+        targets.append(LAYOUT.failures(ds))
+        targets += [LAYOUT.manifest(ds, model) for model in MODELS]
         if config["database"]["load"]:
-            targets += expand("results/{dataset}/db/{model}.json", dataset=ds, model=MODELS)
+            targets += [LAYOUT.db_receipt(ds, model) for model in MODELS]
     if eval_subsets() and eval_models():
-        targets += expand("results/report/{dataset}/grid.tsv", dataset=eval_datasets())
-    return targets
+        targets += [LAYOUT.report(ds)["table"] for ds in eval_datasets()]
+    return [str(t) for t in targets]
 
 
 onsuccess:
     from signsearch.summary import run_summary
 
-    print(run_summary(RESULTS, list(DATASETS), list(MODELS)))
+    print(run_summary(LAYOUT, list(DATASETS), list(MODELS)))

@@ -9,11 +9,11 @@ localrules:
 
 rule load_database:
     input:
-        manifest="results/{dataset}/manifests/{model}.parquet",
-        dataset="results/{dataset}/dataset.json",
-        registry="results/{dataset}/registry.parquet",
+        manifest=LAYOUT.manifest("{dataset}", "{model}"),
+        dataset=LAYOUT.dataset_record("{dataset}"),
+        registry=LAYOUT.registry("{dataset}"),
     output:
-        "results/{dataset}/db/{model}.json",
+        LAYOUT.db_receipt("{dataset}", "{model}"),
     log:
         "logs/{dataset}/db/{model}.log",
     params:

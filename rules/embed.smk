@@ -3,9 +3,9 @@
 
 rule embed:
     input:
-        "results/{dataset}/poses/{shard}.parquet",
+        LAYOUT.pose_index("{dataset}", "{shard}"),
     output:
-        "results/{dataset}/embeddings/{model}/{shard}.parquet",
+        LAYOUT.embedding_index("{dataset}", "{model}", "{shard}"),
     log:
         "logs/{dataset}/embeddings/{model}/{shard}.log",
     benchmark:
@@ -25,10 +25,10 @@ rule embed:
 
 rule manifest:
     input:
-        registry="results/{dataset}/registry.parquet",
+        registry=LAYOUT.registry("{dataset}"),
         embeddings=get_embedding_indexes,
     output:
-        "results/{dataset}/manifests/{model}.parquet",
+        LAYOUT.manifest("{dataset}", "{model}"),
     log:
         "logs/{dataset}/manifests/{model}.log",
     params:

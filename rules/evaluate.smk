@@ -16,10 +16,10 @@ if config["evaluate"]["backend"] == "pgvector":
 
 rule make_subset:
     input:
-        registry="results/{dataset}/registry.parquet",
-        poses="results/{dataset}/poses.parquet",
+        registry=LAYOUT.registry("{dataset}"),
+        poses=LAYOUT.poses("{dataset}"),
     output:
-        "results/eval/{dataset}/subsets/{subset}.tsv",
+        LAYOUT.subset("{dataset}", "{subset}"),
     log:
         "logs/eval/{dataset}/subsets/{subset}.log",
     params:
@@ -37,16 +37,12 @@ rule make_subset:
 
 rule evaluate:
     input:
-        manifest="results/{dataset}/manifests/{model}.parquet",
-        subset="results/eval/{dataset}/subsets/{subset}.tsv",
-        registry="results/{dataset}/registry.parquet",
+        manifest=LAYOUT.manifest("{dataset}", "{model}"),
+        subset=LAYOUT.subset("{dataset}", "{subset}"),
+        registry=LAYOUT.registry("{dataset}"),
         loaded=get_backend_receipt,
     output:
-        metrics="results/eval/{dataset}/{model}/{subset}/metrics.json",
-        table="results/eval/{dataset}/{model}/{subset}/metrics.tsv",
-        neighbours="results/eval/{dataset}/{model}/{subset}/neighbours.parquet",
-        confusions="results/eval/{dataset}/{model}/{subset}/confusions.tsv",
-        per_gloss="results/eval/{dataset}/{model}/{subset}/per_gloss.tsv",
+        **LAYOUT.cell("{dataset}", "{model}", "{subset}"),
     log:
         "logs/eval/{dataset}/{model}/{subset}.log",
     benchmark:
@@ -70,25 +66,25 @@ rule grid:
         get_grid_cells,
     output:
         table=report(
-            "results/report/{dataset}/grid.tsv",
+            LAYOUT.report("{dataset}")["table"],
             caption="../report/grid.rst",
             category="Evaluation grid",
             labels={"dataset": "{dataset}", "figure": "table"},
         ),
         heatmap=report(
-            "results/report/{dataset}/grid_heatmap.png",
+            LAYOUT.report("{dataset}")["heatmap"],
             caption="../report/heatmap.rst",
             category="Evaluation grid",
             labels={"dataset": "{dataset}", "figure": "heatmap"},
         ),
         bars=report(
-            "results/report/{dataset}/metric_bars.png",
+            LAYOUT.report("{dataset}")["bars"],
             caption="../report/bars.rst",
             category="Evaluation grid",
             labels={"dataset": "{dataset}", "figure": "metric bars"},
         ),
         confusions=report(
-            "results/report/{dataset}/top_confusions.png",
+            LAYOUT.report("{dataset}")["confusions"],
             caption="../report/confusions.rst",
             category="Evaluation grid",
             labels={"dataset": "{dataset}", "figure": "confusions"},

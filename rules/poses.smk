@@ -7,7 +7,7 @@ rule estimate_poses:
     input:
         unpack(get_shard_sources),
     output:
-        "results/{dataset}/poses/{shard}.parquet",
+        LAYOUT.pose_index("{dataset}", "{shard}"),
     log:
         "logs/{dataset}/poses/{shard}.log",
     benchmark:
@@ -30,7 +30,7 @@ rule import_poses:
     input:
         unpack(get_shard_sources),
     output:
-        "results/{dataset}/poses/{shard}.parquet",
+        LAYOUT.pose_index("{dataset}", "{shard}"),
     log:
         "logs/{dataset}/poses/{shard}.log",
     wildcard_constraints:
@@ -49,7 +49,7 @@ rule synthesize_poses:
     input:
         table=get_shard_table,
     output:
-        "results/{dataset}/poses/{shard}.parquet",
+        LAYOUT.pose_index("{dataset}", "{shard}"),
     log:
         "logs/{dataset}/poses/{shard}.log",
     wildcard_constraints:
@@ -70,8 +70,8 @@ rule collect_poses:
     input:
         get_pose_indexes,
     output:
-        index="results/{dataset}/poses.parquet",
-        failures="results/{dataset}/failures.tsv",
+        index=LAYOUT.poses("{dataset}"),
+        failures=LAYOUT.failures("{dataset}"),
     log:
         "logs/{dataset}/collect_poses.log",
     threads: 1

@@ -1,4 +1,5 @@
 """Snakemake adapter: estimate the poses of one shard (MediaPipe loads once per job)."""
+import _signsearch_src  # noqa: F401  (first: this checkout's signsearch, also in conda job envs)
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,19 @@ from typing import Any
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it is fsynced and renamed over `target`.
 
-    The temporary file lives in the same directory so the final rename never crosses file systems.
+    The temporary file lives in the same directory so the final rename never crosses file systems. It is created
+    with mode 0666 filtered by the umask (and default ACLs), as `open()` would: `mkstemp`'s 0600 would leave
+    results unreadable to the group on a shared cluster.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    while True:
+        tmp_path = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+        try:
+            os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:  # another writer's temporary file of the same name: draw again
+            continue
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:

@@ -10,6 +10,8 @@ import json
 import sys
 from typing import Any
 
+from signsearch.errors import UserError
+
 EPILOG = """examples:
   signsearch search --dataset demo --model pose-baseline --id synthetic-g00-s00-t0
   signsearch search --dataset mine --model pose-baseline --video query.mp4 -k 5 --where split=test
@@ -77,13 +79,13 @@ def _print_results(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from signsearch import search as ss_search
     from signsearch.db import server
+    from signsearch.search import nearest_videos
 
     config = _load_config(args.config)
     url = server.resolve_url(config["database"]["data_dir"], start=True)
     with server.connect(url) as conn:
-        rows = ss_search.search(
+        rows = nearest_videos(
             conn, config, dataset=args.dataset, model=args.model, video=args.video, video_id=args.id,
             text=args.text, k=args.k, metric=args.metric, where=_parse_where(args.where), exact=args.exact,
         )
@@ -100,7 +102,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from signsearch.datasets import ingest
-    from signsearch.embed.registry import available_models
+    from signsearch.embed.factory import available_models
+    from signsearch.embed.spec import model_specs
 
     config = _load_config(args.config)
     for name, cfg in config["datasets"].items():
@@ -109,7 +112,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         table = ingest.read(name, cfg)
         print(f"dataset '{name}' ({cfg['kind']}): {len(table)} videos, {table['gloss'].nunique()} glosses, "
               f"{table['signer'].nunique()} signers")
-    ready = available_models(config["models"])
+    ready = available_models(model_specs(config))
     print(f"models ready: {', '.join(ready) or 'none'}")
     return 0
 
@@ -154,31 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    known = _known_errors()
     try:
         return args.func(args)
-    except known as exc:
+    except UserError as exc:  # the user's to fix: their message, never a traceback
         print(f"signsearch: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    """Errors that are the user's to fix: printed as one line, never a traceback."""
-    from signsearch.config import ConfigError
-    from signsearch.datasets.ingest import DatasetError
-    from signsearch.embed.registry import ModelUnavailable
-    from signsearch.search import SearchError
-
-    errors: list[type[BaseException]] = [ConfigError, DatasetError, ModelUnavailable, SearchError, FileNotFoundError]
-    try:
-        from signsearch.db import errors as db_errors
-
-        errors.append(db_errors.DatabaseError)
-    except ImportError:
-        pass
-    return tuple(errors)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from importlib import resources
 from pathlib import Path
@@ -11,16 +12,23 @@ from typing import Any
 import jsonschema
 import yaml
 
+from signsearch.errors import UserError
+
 DEFAULT_CONFIG = Path("config/config.yaml")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The configuration is invalid; the message names the file and the offending key."""
 
 
 def schema() -> dict[str, Any]:
     text = resources.files("signsearch").joinpath("schemas/config.schema.yaml").read_text()
     return yaml.safe_load(text)
+
+
+@functools.cache
+def _model_validator() -> jsonschema.protocols.Validator:
+    return _with_defaults(jsonschema.Draft202012Validator)(schema()["properties"]["models"]["additionalProperties"])
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -49,6 +57,16 @@ def validate(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
         if name not in config["models"]:
             raise ConfigError(f"{source}: evaluate.models names '{name}', which is not under models:")
     return config
+
+
+def validate_model(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """One `models:` entry checked and completed with the schema's defaults (a copy; the argument is unchanged)."""
+    entry = copy.deepcopy(entry)
+    errors = sorted(_model_validator().iter_errors(entry), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(["models", name, *(str(p) for p in errors[0].absolute_path)])
+        raise ConfigError(f"invalid value at '{where}': {errors[0].message}")
+    return entry
 
 
 def load(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:

@@ -10,33 +10,28 @@ from typing import Any
 import numpy as np
 
 from signsearch.embed.base import Embedder
-from signsearch.embed.registry import load_embedder
+from signsearch.embed.factory import load_embedder
+from signsearch.embed.spec import ModelSpec, model_spec, spec_of
+from signsearch.errors import UserError
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
 
 
-class SearchError(RuntimeError):
+class SearchError(UserError, RuntimeError):
     """A query that cannot be answered; the message is one line meant for the user."""
 
 
-def model_config(config: dict[str, Any], model: str) -> dict[str, Any]:
-    try:
-        return config["models"][model]
-    except KeyError:
-        raise SearchError(f"unknown model '{model}' (configured: {', '.join(config['models'])})") from None
-
-
 @functools.lru_cache(maxsize=4)
-def _embedder(model: str, cfg_json: str) -> Embedder:
-    return load_embedder(model, json.loads(cfg_json))
+def _embedder(name: str, cfg_json: str) -> Embedder:
+    return load_embedder(model_spec(name, json.loads(cfg_json)))
 
 
-def cached_embedder(model: str, cfg: dict[str, Any]) -> Embedder:
+def cached_embedder(spec: ModelSpec) -> Embedder:
     """One loaded embedder per model config for the life of the process (the web app answers many queries)."""
-    return _embedder(model, json.dumps(cfg, sort_keys=True, default=str))
+    return _embedder(spec.name, json.dumps(spec.cfg, sort_keys=True, default=str))
 
 
-def embed_file(path: str | Path, model: str, cfg: dict[str, Any]) -> np.ndarray:
+def embed_file(path: str | Path, spec: ModelSpec) -> np.ndarray:
     """Embed a query file that is not in the database: a .pose file as is, a video after posing it."""
     from pose_format import Pose
 
@@ -54,17 +49,16 @@ def embed_file(path: str | Path, model: str, cfg: dict[str, Any]) -> np.ndarray:
             raise SearchError(f"{path}: cannot pose this video: {exc}") from exc
     else:
         raise SearchError(f"{path}: not a video or .pose file (accepted: {', '.join(sorted(VIDEO_SUFFIXES))}, .pose)")
-    return cached_embedder(model, cfg).embed_poses([pose])[0]
+    return cached_embedder(spec).embed_poses([pose])[0]
 
 
-def embed_text(text: str, model: str, cfg: dict[str, Any]) -> np.ndarray:
-    embedder = cached_embedder(model, cfg)
-    if not hasattr(embedder, "embed_texts"):
-        raise SearchError(f"model '{model}' has no text tower; text search needs a SignCLIP model")
-    return embedder.embed_texts([text])[0]
+def embed_text(text: str, spec: ModelSpec) -> np.ndarray:
+    if not spec.has_text:
+        raise SearchError(f"model '{spec.name}' has no text tower; text search needs a SignCLIP model")
+    return cached_embedder(spec).embed_texts([text])[0]
 
 
-def search(
+def nearest_videos(
     conn: Any,
     config: dict[str, Any],
     *,
@@ -78,14 +72,14 @@ def search(
     where: dict[str, str] | None = None,
     exact: bool = False,
 ) -> list[dict[str, Any]]:
-    """Nearest videos for exactly one of: a file (posed and embedded on the fly), a stored id, or a text."""
+    """Nearest stored videos for exactly one of: a file (posed and embedded on the fly), a stored id, or a text."""
     from signsearch.db import query
 
     if sum(x is not None for x in (video, video_id, text)) != 1:
         raise SearchError("give exactly one of --video, --id or --text")
-    cfg = model_config(config, model)
+    spec = spec_of(config, model)
     if video_id is not None:
         return query.knn_by_id(conn, dataset=dataset, model=model, video_id=video_id, k=k, metric=metric,
                                where=where, exact=exact)
-    vector = embed_file(video, model, cfg) if video is not None else embed_text(text, model, cfg)
+    vector = embed_file(video, spec) if video is not None else embed_text(text, spec)
     return query.knn(conn, dataset=dataset, model=model, vector=vector, k=k, metric=metric, where=where, exact=exact)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # start-local-slurm.sh -- a real one-node Slurm cluster on this machine, for testing signsearch's Slurm profile
-# (Debian 12 / bookworm, run as root, no systemd needed). Used by workflow_tests/test_slurm.py; see README.md here.
+# (Debian 12 / bookworm, run as root, no systemd needed). Used by workflow_tests/workflow/test_slurm.py; see README.md here.
 #
 # Installs (apt, only what is missing) and starts munge, MariaDB (unix socket only), slurmdbd, slurmctld and
 # slurmd, and creates the cluster, the accounts and the user associations, so `sbatch`, `sacct` and `sacctmgr`

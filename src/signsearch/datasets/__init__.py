@@ -1,1 +1,1 @@
-"""Datasets: ingestion of the supported kinds, the per-dataset registry and its stable shards."""
+"""Datasets: ingestion of the supported kinds, the per-dataset video registry and its stable shards."""

@@ -2,7 +2,9 @@
 
 Kinds:
 - ``folder``: videos under ``path``, optionally described by a CSV/TSV (``video_id, path, gloss, signer, split``;
-  only ``path`` required; a missing video_id is derived from the path relative to the root);
+  only ``path`` required; ``sample_id``, the id column of many public datasets, is read as ``video_id`` when there
+  is no ``video_id``; a missing id is derived from the path relative to the root; any other column is ignored with
+  a warning naming it);
 - ``asl_citizen``: an ASL Citizen root with ``splits/{train,val,test}.csv`` and ``videos/``;
 - ``poses``: ``.pose`` files (pose estimation is skipped), optionally described by a table as for ``folder``;
 - ``synthetic``: the generated demo dataset (``signsearch.datasets.synthetic``).
@@ -11,6 +13,8 @@ Kinds:
 from __future__ import annotations
 
 import csv
+import errno
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +22,11 @@ from typing import Any
 import pandas as pd
 
 from signsearch.datasets.ids import id_from_relative_path
+from signsearch.errors import UserError
 
 COLUMNS = ["video_id", "path", "gloss", "signer", "split", "source"]
+METADATA_COLUMNS = ("video_id", "path", "gloss", "signer", "split")
+ID_COLUMNS = ("video_id", "sample_id")  # in order of preference
 VIDEO_EXTENSIONS = ("mp4", "mov", "webm", "avi", "mkv", "m4v")
 ASL_CITIZEN_SPLITS = ("train", "val", "test")
 ASL_CITIZEN_COLUMNS = ("Participant ID", "Video file", "Gloss")
@@ -36,7 +43,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """One or more problems in a dataset's files; the message lists them (file, line, reason, fix)."""
 
     def __init__(self, dataset: str, problems: list[Problem]):
@@ -97,8 +104,27 @@ def _delimiter(sample: str) -> str:
 
 
 def _files(root: Path, extensions: tuple[str, ...]) -> list[Path]:
+    """Files with the extensions below `root`, and symlink loops with them (the caller reports those)."""
     wanted = {"." + e.lower().lstrip(".") for e in extensions}
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in wanted and not p.name.startswith("."))
+    return sorted(p for p in root.rglob("*")
+                  if p.suffix.lower() in wanted and not p.name.startswith(".") and (p.is_file() or _symlink_loop(p)))
+
+
+def _symlink_loop(path: Path) -> bool:
+    """True when resolving `path` goes round in circles: it is neither a file nor missing, and `resolve()` raises."""
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def _warn_ignored_columns(name: str, path: Path, columns: list[str], id_column: str | None) -> None:
+    ignored = [c for c in columns if c not in (*METADATA_COLUMNS, id_column, "_line")]
+    if ignored:
+        print(f"signsearch: dataset '{name}': {path}: ignoring column(s) {', '.join(ignored)}; the accepted columns "
+              f"are {', '.join(METADATA_COLUMNS)} (sample_id is read as video_id when there is no video_id)",
+              file=sys.stderr)
 
 
 def _read_folder(name: str, cfg: dict[str, Any], source: str) -> pd.DataFrame:
@@ -108,6 +134,10 @@ def _read_folder(name: str, cfg: dict[str, Any], source: str) -> pd.DataFrame:
         files = _files(root, tuple(cfg.get("extensions") or default_ext))
         if not files:
             raise DatasetError(name, [Problem(str(root), None, f"no files with extensions {list(cfg.get('extensions') or default_ext)}")])
+        loops = [Problem(str(f), None, "symlink loop (the link leads back to itself); fix or delete the link")
+                 for f in files if _symlink_loop(f)]
+        if loops:
+            raise DatasetError(name, loops)
         rel = [f.relative_to(root).as_posix() for f in files]
         return pd.DataFrame(
             {"video_id": [id_from_relative_path(r) for r in rel], "path": [str(f) for f in files],
@@ -119,6 +149,8 @@ def _read_folder(name: str, cfg: dict[str, Any], source: str) -> pd.DataFrame:
     table = _read_table(name, meta_path)
     if "path" not in table.columns:
         raise DatasetError(name, [Problem(str(meta_path), 1, f"no `path` column (found: {', '.join(c for c in table.columns if c != '_line')})")])
+    id_column = next((c for c in ID_COLUMNS if c in table.columns), None)
+    _warn_ignored_columns(name, meta_path, list(table.columns), id_column)
     problems: list[Problem] = []
     rows = []
     first_line: dict[str, int] = {}
@@ -129,9 +161,12 @@ def _read_folder(name: str, cfg: dict[str, Any], source: str) -> pd.DataFrame:
             continue
         path = Path(raw).expanduser()
         path = path if path.is_absolute() else root / path
+        if _symlink_loop(path):
+            problems.append(Problem(str(meta_path), line, f"symlink loop: {path} (fix the link or delete the row)"))
+            continue
         if not path.is_file():
             problems.append(Problem(str(meta_path), line, f"file not found: {path} (restore it or delete the row)"))
-        vid = (rec.get("video_id") or "").strip()
+        vid = (rec.get(id_column) or "").strip() if id_column else ""
         if not vid:
             try:
                 vid = id_from_relative_path(path.resolve().relative_to(root).as_posix())

@@ -1,9 +1,11 @@
-"""Database errors the CLI and web app print as one line (catch `DatabaseError`)."""
+"""Database errors: user errors (`signsearch.errors.UserError`) under one `DatabaseError`."""
 
 from __future__ import annotations
 
+from signsearch.errors import UserError
 
-class DatabaseError(RuntimeError):
+
+class DatabaseError(UserError, RuntimeError):
     """Base class: the message is one line meant for the user, never containing a password."""
 
 

@@ -44,9 +44,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _lock_key(dataset: str, model: str) -> int:
-    """A signed 64-bit advisory-lock key for (dataset, model)."""
-    raw = hashlib.sha256(f"signsearch-load\x1f{dataset}\x1f{model}".encode()).digest()[:8]
+def _lock_key(model: str) -> int:
+    """A signed 64-bit advisory-lock key for a model: its row is read, created or replaced only under this lock
+    (the model row is shared by every dataset, so a per-(dataset, model) lock let two first loads both INSERT it)."""
+    raw = hashlib.sha256(f"signsearch-load\x1f{model}".encode()).digest()[:8]
     return struct.unpack(">q", raw)[0]
 
 
@@ -183,7 +184,7 @@ def load_manifest(
     """Load `manifest_path` as (dataset["name"], model["name"]) and write the receipt; returns the receipt.
 
     dataset = {name, kind, root, metadata}; model = {name, metric}. `paths` maps video_id -> video file (the
-    manifest only has pose paths). Waits for any concurrent load of the same (dataset, model).
+    manifest only has pose paths). Waits for any concurrent load of the same model (into any dataset).
     """
     started = time.perf_counter()
     manifest_path = Path(manifest_path)
@@ -197,7 +198,7 @@ def load_manifest(
     conn = server.connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
     try:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(dataset["name"], model["name"]),))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(model["name"]),))
             dataset_id = conn.execute(
                 """
                 INSERT INTO dataset (name, kind, root, metadata) VALUES (%s, %s, %s, %s)

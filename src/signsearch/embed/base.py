@@ -11,7 +11,7 @@ from pose_format import Pose
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns poses into vectors. Implementations are built by `signsearch.embed.registry.load_embedder`."""
+    """Turns poses into vectors. Implementations are built by `signsearch.embed.factory.load_embedder`."""
 
     name: str
     dim: int
@@ -25,7 +25,8 @@ class Embedder(Protocol):
 
 @runtime_checkable
 class TextEmbedder(Embedder, Protocol):
-    """A model with a text tower (SignCLIP): prompts share the vector space of poses."""
+    """A model with a text tower (SignCLIP): prompts share the vector space of poses. Which kinds have one is
+    `ModelSpec.has_text` (`signsearch.embed.spec.TEXT_KINDS`)."""
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Return float32 (len(texts), dim) for raw glosses/phrases; the model applies its own prompt format."""

@@ -22,8 +22,9 @@ from pose_format import Pose
 from tqdm import tqdm
 
 from signsearch import atomic, manifest
-from signsearch.datasets.ids import file_stem
-from signsearch.embed.registry import load_embedder
+from signsearch.embed.factory import load_embedder
+from signsearch.embed.spec import ModelSpec
+from signsearch.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +55,23 @@ def _set_threads(threads: int) -> None:
 def embed_shard(
     pose_index: str | os.PathLike[str],
     index_out: str | os.PathLike[str],
-    model_name: str,
-    model_cfg: dict[str, Any],
+    spec: ModelSpec,
     *,
+    dataset: str,
+    shard: str,
     threads: int = 1,
-    device: str | None = None,
+    layout: Layout = Layout(),
 ) -> dict[str, Any]:
     """Embed every successfully posed video of a shard; a pose the model cannot take is recorded, not fatal."""
     start = time.perf_counter()
     poses = pq.read_table(pose_index).to_pandas()
     poses = poses[poses["status"] == "ok"]
-    embedder = load_embedder(model_name, model_cfg, device=device or model_cfg.get("device"))
+    embedder = load_embedder(spec)
     _set_threads(threads)
-    out_dir = Path(index_out).with_suffix("")
-    batch_size = int(model_cfg.get("batch_size", 32))
+    batch_size = spec.batch_size
     rows: list[dict[str, Any]] = []
     records = list(zip(poses["video_id"], poses["pose_path"]))
-    with tqdm(total=len(records), desc=f"embed {model_name}", unit="pose", file=sys.stderr) as bar:
+    with tqdm(total=len(records), desc=f"embed {spec.name}", unit="pose", file=sys.stderr) as bar:
         for at in range(0, len(records), batch_size):
             batch = records[at : at + batch_size]
             loaded = [(vid, Pose.read(Path(path).read_bytes())) for vid, path in batch]
@@ -86,7 +87,7 @@ def embed_shard(
                     except Exception as one_exc:
                         results.append((vid, pose, None, f"{type(one_exc).__name__}: {one_exc}"[:500]))
             for vid, pose, vec, error in results:
-                npy = out_dir / f"{file_stem(vid)}.npy"
+                npy = layout.embedding_vector(dataset, spec.name, shard, vid)
                 if error is None and not np.isfinite(vec).all():
                     error = "non-finite values in the embedding"
                 if error is None:

@@ -1,2 +1,2 @@
 """Retrieval evaluation: subsets, exact in-memory search, metrics with chance levels, confusions, the ASL Citizen
-dictionary protocol, text-video retrieval, figures, and one grid cell / the grid (`grid` lists the output files)."""
+dictionary protocol, text-video retrieval, one grid cell (`cell` lists its files), the grid and its figures."""

@@ -31,7 +31,7 @@ _PAIR_CHUNK = 8192  # (query, corpus) pairs per float64 re-rank batch (~50 MB at
 
 @dataclass(frozen=True)
 class Neighbours:
-    """Result of `search`: corpus rows and distances, best first, plus optional full-ranking first-match ranks."""
+    """Result of `exact_neighbours`: corpus rows and distances, best first, plus optional full-ranking first-match ranks."""
 
     idx: np.ndarray  # (nq, k) int64 corpus rows; -1 where the query has fewer than k candidates
     dist: np.ndarray  # (nq, k) float32; inf where idx is -1
@@ -54,13 +54,13 @@ def topk_exact(
     `exclude[i]` is a corpus row query i may not retrieve (itself in an all-against-all search; -1 for none).
     With `query_groups`/`corpus_groups` (e.g. signers), corpus items in the query's own group are excluded too.
     """
-    res = search(
+    res = exact_neighbours(
         queries, corpus, k, metric, exclude=exclude, query_groups=query_groups, corpus_groups=corpus_groups, block=block
     )
     return res.idx, res.dist
 
 
-def search(
+def exact_neighbours(
     queries: np.ndarray,
     corpus: np.ndarray,
     k: int,

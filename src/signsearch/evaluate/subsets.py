@@ -5,6 +5,9 @@ Kinds (config `evaluate.subsets.<name>`):
 * ``gloss_list``: the glosses listed in `glosses_file` (one per line; blank lines and ``#`` comments ignored),
   `per_gloss` random videos each (all of them when `per_gloss` is absent).
 * ``random``: `glosses` random glosses among those with at least `per_gloss` videos, `per_gloss` random videos each.
+  With `candidates` (the original experiment's 400x10: 500 candidates, 400 glosses, 10 videos): `candidates`
+  random glosses among all labelled ones, of which the `glosses` with the most videos are kept (ties: the one drawn
+  first), then up to `per_gloss` random videos each (a gloss with fewer keeps all of its videos).
 * ``split``: every video of split `split`.
 * ``all``: every video.
 
@@ -17,7 +20,8 @@ When the dataset is too small, `SubsetTooSmall` says how much was needed and how
 * ``gloss_list``: listed glosses that are absent or have a single video are dropped, and `per_gloss` becomes the
   smallest video count among the remaining glosses if that is lower;
 * ``random``: per_gloss p (2 <= p <= per_gloss) and min(glosses, number of glosses with >= p videos) glosses,
-  choosing the p that keeps the most videos (ties: the larger p).
+  choosing the p that keeps the most videos (ties: the larger p); with `candidates`, every gloss is a candidate
+  and min(glosses, number of glosses) are kept.
 
 At least 2 glosses with 2 videos each are needed in every case.
 
@@ -36,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 from signsearch.atomic import write_text
+from signsearch.errors import UserError
 
 
-class SubsetError(ValueError):
+class SubsetError(UserError, ValueError):
     """A subset that cannot be built as specified (message meant for the user)."""
 
 
@@ -90,12 +95,13 @@ def make_subset(
 
 
 def _sample(rows: pd.DataFrame, glosses: list[str], per_gloss: int | None, rng: np.random.Generator) -> list[str]:
-    """`per_gloss` random video ids of each gloss (in the given gloss order; all when per_gloss is None)."""
+    """Up to `per_gloss` random video ids of each gloss (in the given gloss order; all when per_gloss is None)."""
     by_gloss = rows.groupby("gloss")["video_id"].apply(list)
     ids: list[str] = []
     for g in glosses:
         vids = by_gloss[g]
-        pick = sorted(rng.choice(len(vids), size=per_gloss, replace=False)) if per_gloss else range(len(vids))
+        pick = (sorted(rng.choice(len(vids), size=min(per_gloss, len(vids)), replace=False)) if per_gloss
+                else range(len(vids)))
         ids += [vids[i] for i in pick]
     return ids
 
@@ -136,6 +142,8 @@ def _random(rows, spec, name, rng, scale_down) -> tuple[list[str], str]:
     n_glosses, per_gloss = spec.get("glosses"), spec.get("per_gloss")
     if not n_glosses or not per_gloss:
         raise SubsetError(f"subset {name!r}: kind 'random' needs 'glosses' and 'per_gloss'")
+    if spec.get("candidates"):
+        return _most_videos_of_random(rows, int(spec["candidates"]), n_glosses, per_gloss, name, rng, scale_down)
     counts = rows["gloss"].value_counts()
     eligible = counts[counts >= per_gloss]
     note = ""
@@ -155,6 +163,27 @@ def _random(rows, spec, name, rng, scale_down) -> tuple[list[str], str]:
     pool = sorted(eligible.index)
     chosen = [pool[i] for i in sorted(rng.choice(len(pool), size=n_glosses, replace=False))]
     return _sample(rows, chosen, per_gloss, rng), note
+
+
+def _most_videos_of_random(rows, candidates, n_glosses, per_gloss, name, rng, scale_down) -> tuple[list[str], str]:
+    """`candidates` random glosses, the `n_glosses` of them with the most videos, up to `per_gloss` videos each."""
+    if candidates < n_glosses:
+        raise SubsetError(f"subset {name!r}: 'candidates' ({candidates}) must be at least 'glosses' ({n_glosses})")
+    counts = rows["gloss"].value_counts()
+    note = ""
+    if len(counts) < candidates:
+        problem = (f"subset {name!r}: draws {candidates} candidate glosses; the dataset has {len(counts)} glosses "
+                   f"({len(rows)} labelled videos)")
+        if not scale_down:
+            raise SubsetTooSmall(problem + " (set evaluate.scale_down to shrink it)")
+        candidates, n_glosses = len(counts), min(n_glosses, len(counts))
+        note = f"scaled down to {n_glosses} glosses of all {candidates} as candidates. {problem}"
+    pool = sorted(counts.index)
+    drawn = [pool[i] for i in rng.choice(len(pool), size=candidates, replace=False)]
+    kept = sorted(drawn, key=lambda g: -counts[g])[:n_glosses]  # stable: equal counts keep their draw order
+    if (counts[kept] >= 2).sum() < 2:
+        raise SubsetTooSmall(f"subset {name!r}: fewer than 2 of the {n_glosses} kept glosses have 2 or more videos")
+    return _sample(rows, sorted(kept), per_gloss, rng), note
 
 
 def write_subset(subset: Subset, path: str | os.PathLike[str]) -> None:

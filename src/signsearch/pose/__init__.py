@@ -1,1 +1,1 @@
-"""Pose estimation stage: MediaPipe Holistic on videos, bad-video detection, and the per-shard job."""
+"""Pose stage: MediaPipe Holistic on videos, bad-video detection, the per-shard jobs and the pose index."""

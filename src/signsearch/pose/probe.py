@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 from simple_video_utils.metadata import video_metadata_from_container
 
+from signsearch.errors import UserError
+
 MISSING = "missing"  # the path does not exist
 UNREADABLE = "unreadable"  # empty, not a video, or a container FFmpeg cannot open
 NO_FRAMES = "no_frames"  # opens, but no video frame decodes and the container promises none
@@ -22,7 +24,7 @@ ERROR = "error"  # anything unexpected, so one odd file never stops a shard
 DEFAULT_FRAME_TOLERANCE = 0.9
 
 
-class VideoFailure(Exception):
+class VideoFailure(UserError):
     """A video that cannot give a usable pose; `reason` is one of the codes above."""
 
     def __init__(self, reason: str, detail: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from signsearch.datasets.pose_files import describe_pose, read_shard_table, write_index
+from signsearch.pose.index import describe_pose, read_shard_table, write_index
 from signsearch.pose.probe import DEFAULT_FRAME_TOLERANCE
 from signsearch.pose.workers import Settings, Task, pose_tasks
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from signsearch.atomic import atomic_path
 from signsearch.pose.probe import DEFAULT_FRAME_TOLERANCE, ERROR, VideoFailure
+from signsearch.pose.stderr_filter import filtered_stderr
 
 if TYPE_CHECKING:
     from signsearch.pose.estimate import HolisticEstimator
@@ -81,7 +82,7 @@ def pose_tasks(tasks: list[Task], settings: Settings, workers: int = 1) -> Itera
     """Yield (task.position, index row) as each task finishes; `workers` processes, 1 = this process."""
     workers = max(1, min(workers, len(tasks)))
     if workers == 1:
-        with settings.estimator() as estimator:
+        with filtered_stderr(), settings.estimator() as estimator:
             for task in tasks:
                 yield task.position, pose_task(estimator, task)
         return
@@ -133,6 +134,7 @@ class _Worker:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "signsearch.pose.workers", json.dumps(asdict(settings))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_stderr(), text=True, encoding="utf-8",
+            env=_worker_env(),
         )
 
     def run(self, task: Task) -> dict[str, Any] | None:
@@ -164,6 +166,13 @@ def _stderr() -> IO[str] | None:
     return sys.stderr
 
 
+def _worker_env() -> dict[str, str]:
+    """This environment, with the folder this `signsearch` was imported from first on PYTHONPATH: the worker runs
+    the same code, also in a job environment where the package is not installed (see scripts/_signsearch_src.py)."""
+    src = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+
+
 def _failed_row(task: Task) -> dict[str, Any]:
     return {
         "video_id": task.video_id, "pose_path": task.pose_path, "status": "failed", "reason": None,
@@ -182,7 +191,7 @@ def _serve(settings_json: str) -> None:
     """Worker process: one model, tasks in on stdin, rows out on the original stdout."""
     rows = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # stray prints (libraries, C++ logs) must not corrupt the row channel
-    with Settings(**json.loads(settings_json)).estimator() as estimator:
+    with filtered_stderr(), Settings(**json.loads(settings_json)).estimator() as estimator:
         for line in sys.stdin:
             rows.write(json.dumps(pose_task(estimator, Task(**json.loads(line)))) + "\n")
 

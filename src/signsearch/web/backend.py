@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from signsearch.layout import Layout
+
 HINT_BUILD = "make demo   (or: snakemake --cores 2)"
 HINT_DB = "signsearch db start"
 
@@ -40,7 +42,7 @@ class DbState:
 class Backend:
     def __init__(self, config_path: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] = "results"):
         self.config_path = config_path
-        self.results = Path(results_dir)
+        self.layout = Layout(Path(results_dir))
         self._search_lock = threading.Lock()  # pose estimation is CPU-heavy: one upload at a time
 
     # -- config -------------------------------------------------------------------------------------------------
@@ -53,11 +55,8 @@ class Backend:
             return None, Notice(f"configuration problem: {exc}", "signsearch --config FILE serve", "error")
 
     # -- registries -----------------------------------------------------------------------------------------------
-    def registry_path(self, dataset: str) -> Path:
-        return self.results / dataset / "registry.parquet"
-
     def registry(self, dataset: str) -> pd.DataFrame | None:
-        path = self.registry_path(dataset)
+        path = self.layout.registry(dataset)
         if not _safe_name(dataset) or not path.is_file():
             return None
         stat = path.stat()
@@ -126,8 +125,8 @@ class Backend:
                     models[ds] = _names(query.list_models(conn, dataset=ds), "model")
         except Exception as exc:  # unreachable, not started, refused, ...: say so and keep serving
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            loaded = any(self.results.glob("*/db/*.json"))  # load receipts: the workflow has filled it before
-            hint = HINT_DB if loaded else f"{HINT_BUILD}   # builds the results and starts and loads the database"
+            built = self.layout.any_db_receipt()  # the workflow has loaded it before: it only needs starting
+            hint = HINT_DB if built else f"{HINT_BUILD}   # builds the results and starts and loads the database"
             return DbState(False, notice=Notice(f"search needs the database, which is not reachable: {first}", hint,
                                                 "error"))
         models = {ds: ms for ds, ms in models.items() if ms}
@@ -137,12 +136,13 @@ class Backend:
                 HINT_BUILD))
         return DbState(True, models=models)
 
-    def search(self, config: dict[str, Any], *, upload: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
-        from signsearch import search as ss_search
+    def nearest_videos(self, config: dict[str, Any], *, upload: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
+        """`signsearch.search.nearest_videos` on this app's database (uploads one at a time)."""
+        from signsearch.search import nearest_videos
 
         lock = self._search_lock if upload else contextlib.nullcontext()
         with lock, self.connect(config) as conn:
-            return ss_search.search(conn, config, **kwargs)
+            return nearest_videos(conn, config, **kwargs)
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,9 +1,8 @@
 """Read the evaluation results the workflow wrote, for the results page.
 
-Layout (see rules/evaluate.smk): ``results/report/<dataset>/{grid.tsv, grid_heatmap.png, metric_bars.png,
-top_confusions.png}`` and ``results/eval/<dataset>/<model>/<subset>/{metrics.json, metrics.tsv, confusions.tsv,
-per_gloss.tsv, neighbours.parquet}``. Tables are read as they are (columns are shown as found), so the page follows
-the evaluation package without knowing every column.
+Where they are is `signsearch.layout` (report figures and grid table, one folder of `CELL_FILES` per cell).
+Tables are read as they are (columns are shown as found), so the page follows the evaluation package without
+knowing every column.
 """
 
 from __future__ import annotations
@@ -15,6 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from signsearch.layout import CELL_FILES, Layout, files_in
+
+# The report's figures by file stem (`Layout.report_figures`), with their titles on the page.
 REPORT_FIGURES = {
     "grid_heatmap": "models × subsets heatmap",
     "metric_bars": "metrics per model and subset",
@@ -28,43 +30,31 @@ class Cell:
     subset: str
     path: Path
 
+    @property
+    def files(self) -> dict[str, Path]:
+        return files_in(self.path, CELL_FILES)
+
 
 class Results:
     def __init__(self, root: Path):
         self.root = Path(root)
-
-    def report_dir(self, dataset: str) -> Path:
-        return self.root / "report" / dataset
-
-    def eval_dir(self, dataset: str) -> Path:
-        return self.root / "eval" / dataset
+        self.layout = Layout(self.root)
 
     def datasets(self) -> list[str]:
-        names = set()
-        for base in (self.root / "report", self.root / "eval"):
-            if base.is_dir():
-                names |= {p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")}
-        return sorted(names)
+        return self.layout.evaluated_datasets()
 
     def figure(self, dataset: str, name: str) -> Path | None:
         """A report figure by its fixed name only (never a path from the request)."""
         if name not in REPORT_FIGURES or dataset not in self.datasets():
             return None
-        path = self.report_dir(dataset) / f"{name}.png"
+        path = self.layout.report_figures(dataset)[name]
         return path if path.is_file() else None
 
     def grid(self, dataset: str) -> pd.DataFrame | None:
-        return read_table(self.report_dir(dataset) / "grid.tsv")
+        return read_table(self.layout.report(dataset)["table"])
 
     def cells(self, dataset: str) -> list[Cell]:
-        base = self.eval_dir(dataset)
-        if not base.is_dir():
-            return []
-        found = []
-        for metrics in sorted(base.glob("*/*/metrics.json")):
-            subset_dir = metrics.parent
-            found.append(Cell(subset_dir.parent.name, subset_dir.name, subset_dir))
-        return found
+        return [Cell(model, subset, path) for model, subset, path in self.layout.cells(dataset)]
 
     def cell(self, dataset: str, model: str, subset: str) -> Cell | None:
         for cell in self.cells(dataset):
@@ -73,8 +63,13 @@ class Results:
         return None
 
     def manifests(self, dataset: str) -> dict[str, Path]:
-        base = self.root / dataset / "manifests"
-        return {p.stem: p for p in sorted(base.glob("*.parquet"))} if base.is_dir() else {}
+        return self.layout.manifests(dataset)
+
+    def manifest(self, dataset: str, model: str) -> Path | None:
+        """A model's manifest of a dataset that has manifests (names from the request are never joined blindly)."""
+        if dataset not in self.layout.datasets_with_manifests():
+            return None
+        return self.manifests(dataset).get(model)
 
 
 def read_table(path: Path) -> pd.DataFrame | None:
@@ -87,7 +82,7 @@ def read_table(path: Path) -> pd.DataFrame | None:
 
 
 def read_metrics(cell: Cell) -> dict[str, Any]:
-    path = cell.path / "metrics.json"
+    path = cell.files["metrics"]
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
@@ -97,7 +92,7 @@ def read_metrics(cell: Cell) -> dict[str, Any]:
 
 def metric_table(cell: Cell) -> tuple[list[str], list[list[Any]]] | None:
     """metrics.tsv (long: variant, metric, value, chance) as rows metric x (one column per variant, chance)."""
-    long = read_table(cell.path / "metrics.tsv")
+    long = read_table(cell.files["table"])
     if long is None or not {"metric", "value"} <= set(long.columns):
         return None
     variants = list(dict.fromkeys(long["variant"])) if "variant" in long else ["value"]
@@ -175,7 +170,7 @@ def confusion_pairs(table: pd.DataFrame | None, limit: int = 10) -> list[dict[st
 
 def confused_examples(cell: Cell, gloss_a: str, gloss_b: str) -> tuple[str, str] | None:
     """A query video of `gloss_a` whose retrieved neighbour was a video of `gloss_b`, from neighbours.parquet."""
-    path = cell.path / "neighbours.parquet"
+    path = cell.files["neighbours"]
     if not path.is_file():
         return None
     try:
@@ -199,10 +194,3 @@ def confused_examples(cell: Cell, gloss_a: str, gloss_b: str) -> tuple[str, str]
             q, n = str(hit.iloc[0][q_id]), str(hit.iloc[0][n_id])
             return (q, n) if first == gloss_a else (n, q)
     return None
-
-
-def heat_colour(value: float, lo: float, hi: float) -> str:
-    """A light-to-dark blue background for a table cell (for grids rendered from grid.tsv)."""
-    t = 0.0 if hi <= lo else max(0.0, min(1.0, (value - lo) / (hi - lo)))
-    r, g, b = (int(247 + (8 - 247) * t), int(251 + (81 - 251) * t), int(255 + (156 - 255) * t))
-    return f"rgb({r},{g},{b})"

@@ -3,14 +3,18 @@
 A file is accepted only when its name ends in a video suffix (or ``.pose``), its first bytes look like that kind of
 container, it decodes (a video stream with at least one frame, or a readable pose), and it is no longer than the
 duration limit. Every refusal is an `UploadRefused` whose message is one line meant for the person uploading.
-The size limit is enforced earlier, by Flask's ``MAX_CONTENT_LENGTH`` (see `app.py`), and again here.
+The size limit is enforced earlier, by Flask's ``MAX_CONTENT_LENGTH`` (see `app.py`), and again here;
+`upload_limits` tells the page (and its script) the same limits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from signsearch.errors import UserError
 from signsearch.search import VIDEO_SUFFIXES
 
 POSE_SUFFIX = ".pose"
@@ -23,7 +27,7 @@ _FAMILY = {".mp4": "iso", ".m4v": "iso", ".mov": "iso", ".webm": "ebml", ".mkv":
 _FAMILY_NAME = {"iso": "MP4/MOV", "ebml": "WebM/Matroska", "riff": "AVI"}
 
 
-class UploadRefused(ValueError):
+class UploadRefused(UserError, ValueError):
     """The upload is not accepted; the message says why, in one line."""
 
 
@@ -33,6 +37,17 @@ class CheckedUpload:
     kind: str  # "video" or "pose"
     duration: float | None  # seconds, when known
     size: int
+
+
+def upload_limits(app_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The limits as the search page shows and checks them (`MAX_CONTENT_LENGTH`, `MAX_UPLOAD_SECONDS`)."""
+    max_bytes = int(app_config["MAX_CONTENT_LENGTH"])
+    return {
+        "max_bytes": max_bytes - 64 * 1024 if max_bytes > 1024 * 1024 else max_bytes,  # room for the form
+        "max_mb": max_bytes / (1024 * 1024),
+        "max_seconds": float(app_config["MAX_UPLOAD_SECONDS"]),
+        "accept": ",".join(ACCEPTED_SUFFIXES),
+    }
 
 
 def sniff(head: bytes) -> str | None:

@@ -2,21 +2,19 @@
 
 Modules: `features` (pose -> (T, 609)), `checkpoint` (weights out of a fairseq checkpoint, safely), `model`
 (the two BERT towers and their pooling), `text` (prompts, tokenizer, captions), `embedder` (`SignCLIPEmbedder`:
-batching and the long-input policy), `files` (`missing_files`, `ModelFilesMissing`).
-`missing_files` and `ModelFilesMissing` import without torch; the rest loads on first use.
+batching and the long-input policy). The files a model needs are checked by `signsearch.embed.spec` (no torch);
+everything here loads on first use.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from signsearch.embed.signclip.files import ModelFilesMissing, missing_files
-
-__all__ = ["LongInputError", "ModelFilesMissing", "SignCLIPEmbedder", "missing_files"]
+__all__ = ["LongInputError", "SignCLIPEmbedder"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"SignCLIPEmbedder", "LongInputError"}:
+    if name in __all__:
         from signsearch.embed.signclip import embedder
 
         return getattr(embedder, name)

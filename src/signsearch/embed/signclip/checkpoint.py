@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from signsearch.errors import UserError
+
 log = logging.getLogger(__name__)
 
 PREFIX = "mmmodel."
@@ -33,7 +35,7 @@ IGNORED_PREFIXES = ("pooler.",)
 _VIDEO_LAYER = re.compile(re.escape(VIDEO_BERT) + r"encoder\.layer\.(\d+)\.")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """The checkpoint does not hold a SignCLIP model of the expected layout."""
 
 

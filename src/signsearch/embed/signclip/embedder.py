@@ -19,7 +19,6 @@ import logging
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +33,6 @@ from signsearch.embed.signclip.checkpoint import (
     video_depth,
 )
 from signsearch.embed.signclip.features import pose_features
-from signsearch.embed.signclip.files import ModelFilesMissing, missing_files
 from signsearch.embed.signclip.model import FEATURE_DIM, MAX_VIDEO_LEN, SignCLIPModel
 from signsearch.embed.signclip.text import (
     MAX_TEXT_LEN,
@@ -44,14 +42,14 @@ from signsearch.embed.signclip.text import (
     load_tokenizer,
     text_batch,
 )
+from signsearch.config import ConfigError
+from signsearch.embed.spec import ModelSpec
+from signsearch.errors import UserError
 
 log = logging.getLogger(__name__)
 
-POLICIES = ("error", "truncate", "window")
-DEFAULT_PROMPT = "<en> <ase> {text}"
 
-
-class LongInputError(ValueError):
+class LongInputError(UserError, ValueError):
     """An input is longer than the model's `max_video_len` and the model's policy is `error`."""
 
 
@@ -73,35 +71,28 @@ def windows(frames: int, max_len: int, policy: str) -> list[tuple[int, int]]:
     return [(start, start + max_len) for start in starts]
 
 
-def _lengths(name: str, cfg: dict[str, Any]) -> tuple[int, int]:
-    """(max_video_len, max_text_len) of a model entry, after checking its options and long-input policy."""
-    options = dict(cfg.get("options") or {})
+def _lengths(spec: ModelSpec) -> tuple[int, int]:
+    """(max_video_len, max_text_len) of a model, after checking its signclip options."""
+    options = dict(spec.options)
     lengths = int(options.pop("max_video_len", MAX_VIDEO_LEN)), int(options.pop("max_text_len", MAX_TEXT_LEN))
     if options:
-        raise ValueError(f"model '{name}': unknown signclip options {sorted(options)}")
-    if cfg.get("long_inputs", "truncate") not in POLICIES:
-        raise ValueError(f"model '{name}': long_inputs must be one of {POLICIES}, not {cfg['long_inputs']!r}")
+        raise ConfigError(f"model '{spec.name}': unknown signclip options {sorted(options)}")
     return lengths
 
 
 class SignCLIPEmbedder:
     """SignCLIP pose and text towers from an MMPT checkpoint and a bert-base-cased folder (config + vocab).
 
-    cfg keys: `checkpoint`, `tokenizer`, `prompt` ("<en> <ase> {text}"), `long_inputs` (truncate), `batch_size`
-    (32), `device`, `gpu`, and `options`: `max_video_len` (256) and `max_text_len` (64), which only models trained
-    with other values (SignCLIP-BSL: 32 and 32) need.
+    From the spec: `files` (checkpoint, tokenizer), `prompt`, `long_inputs`, `batch_size`, `device`/`gpu`, and
+    `options`: `max_video_len` (256) and `max_text_len` (64), which only models trained with other values
+    (SignCLIP-BSL: 32 and 32) need. Build it with `signsearch.embed.factory.load_embedder`, which checks the files.
     """
 
-    missing_files = staticmethod(missing_files)
-
-    def __init__(self, name: str, cfg: dict[str, Any], device: str | None = None) -> None:
-        missing = missing_files(cfg)
-        if missing:
-            raise ModelFilesMissing(name, missing)
-        max_video_len, _ = _lengths(name, cfg)  # a config mistake fails before the slow load
-        folder = Path(cfg["tokenizer"])
+    def __init__(self, spec: ModelSpec) -> None:
+        max_video_len, _ = _lengths(spec)  # a config mistake fails before the slow load
+        folder = spec.files["tokenizer"]
         tokenizer = load_tokenizer(folder)
-        state = read_state_dict(cfg["checkpoint"])
+        state = read_state_dict(spec.files["checkpoint"])
         linear1 = state.get("mmmodel.video_encoder.videomlp.linear1.weight")
         model = SignCLIPModel(
             BertConfig.from_json_file(folder / "config.json"),
@@ -112,30 +103,25 @@ class SignCLIPEmbedder:
             sep_id=tokenizer.sep_token_id,
         )
         load_weights(model, map_state_dict(state))
-        self._configure(name, cfg, model, tokenizer, device)
-        self.checkpoint: Path | None = Path(cfg["checkpoint"])
+        self._configure(spec, model, tokenizer)
+        self.checkpoint: Path | None = spec.files["checkpoint"]
 
     @classmethod
-    def from_model(
-        cls, name: str, cfg: dict[str, Any], model: SignCLIPModel, tokenizer: WordPieceTokenizer,
-        device: str | None = None,
-    ) -> SignCLIPEmbedder:
+    def from_model(cls, spec: ModelSpec, model: SignCLIPModel, tokenizer: WordPieceTokenizer) -> SignCLIPEmbedder:
         """An embedder around an in-memory model (benchmarks); it has no checkpoint, hence no fingerprint."""
         embedder = cls.__new__(cls)
-        embedder._configure(name, cfg, model, tokenizer, device)
+        embedder._configure(spec, model, tokenizer)
         embedder.checkpoint = None
         return embedder
 
-    def _configure(
-        self, name: str, cfg: dict[str, Any], model: SignCLIPModel, tokenizer: WordPieceTokenizer, device: str | None
-    ) -> None:
-        _, self.max_text_len = _lengths(name, cfg)
-        self.long_inputs = cfg.get("long_inputs", "truncate")
-        self.name = name
-        self.prompt: str = cfg.get("prompt", DEFAULT_PROMPT)
-        self.batch_size = int(cfg.get("batch_size", 32))
-        gpu = cfg.get("gpu") and torch.cuda.is_available()
-        self.device = torch.device(device or cfg.get("device") or ("cuda" if gpu else "cpu"))
+    def _configure(self, spec: ModelSpec, model: SignCLIPModel, tokenizer: WordPieceTokenizer) -> None:
+        _, self.max_text_len = _lengths(spec)
+        self.long_inputs = spec.long_inputs
+        self.name = spec.name
+        self.prompt = spec.prompt
+        self.batch_size = spec.batch_size
+        gpu = spec.gpu and torch.cuda.is_available()
+        self.device = torch.device(spec.device or ("cuda" if gpu else "cpu"))
         self.tokenizer = tokenizer
         self.model = model.eval().to(self.device)
         self.dim: int = model.dim

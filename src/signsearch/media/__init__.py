@@ -1,0 +1,1 @@
+"""Media the web app shows: browser-playable previews of the source videos and segment addresses in them."""
