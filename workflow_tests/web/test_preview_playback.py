@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from signsearch.media.preview import PREVIEW_SUFFIX, make_preview
+from workflow_utils import CHROMEDRIVER, CHROMIUM, chromium
 
 PLAYER_JS = Path(__file__).resolve().parents[2] / "src" / "signsearch" / "web" / "static" / "player.js"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 pytestmark = pytest.mark.slow  # ~20 s: a browser, real decoding, and waits in real time
 
@@ -82,22 +81,9 @@ def browser(site):
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("browser tests need Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver")
     pytest.importorskip("selenium", reason="browser tests need selenium (pip install selenium)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="signsearch-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(30)
-    try:
+    with chromium("1400,1000") as driver:
+        driver.set_script_timeout(30)
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture()
