@@ -101,7 +101,7 @@ CANONICAL_HAND = np.array(
     np.float32,
 )  # fmt: skip
 # Pose body-wrist rest points (image-left, image-right slot) for a hand never seen, in shoulder widths.
-_REST = np.array([[-0.6, 1.5], [0.6, 1.5]], np.float32)
+REST = np.array([[-0.6, 1.5], [0.6, 1.5]], np.float32)
 BLOCKS = ("traj", "location", "shape", "shape_mean")
 
 
@@ -158,13 +158,11 @@ class PoseBaselineEmbedder:
         present = np.isfinite(hands[..., WRIST, :2]).all(-1)  # [2, T]
 
         if o["trim"]:
-            seen = np.flatnonzero(present.any(0))
-            if len(seen):
-                keep = slice(seen[0], seen[-1] + 1)
-                hands, pose_wrists, present = hands[:, keep], pose_wrists[:, keep], present[:, keep]
+            keep = hand_span(present)
+            hands, pose_wrists, present = hands[:, keep], pose_wrists[:, keep], present[:, keep]
 
-        if o["mirror"] and _activity(hands[0], present[0]) > _activity(hands[1], present[1]):
-            hands = hands[::-1] * np.array([-1.0, 1.0, 1.0], np.float32)
+        if o["mirror"] and left_is_dominant(hands, present):
+            hands = mirror_hands(hands)
             pose_wrists = pose_wrists[::-1] * np.array([-1.0, 1.0], np.float32)
             present = present[::-1]
 
@@ -172,18 +170,12 @@ class PoseBaselineEmbedder:
         for h in range(2):
             pts, ok = hands[h], present[h]
             if ok.any():
-                pts = interpolate_missing(np.nan_to_num(pts), ok)
-                wrist = pts[:, WRIST, :2]
-                size = float(np.median(np.linalg.norm(pts[ok, MIDDLE_MCP, :2] - pts[ok, WRIST, :2], axis=-1)))
-                shape = (pts - pts[:, WRIST : WRIST + 1]) / max(size, 1e-3)
-                if o["canonical_hand"]:
-                    # slot 0 holds a left hand (x mirrored w.r.t. the canonical right hand)
-                    shape[..., :2] -= CANONICAL_HAND * np.array([-1.0 if h == 0 else 1.0, 1.0], np.float32)
+                wrist, shape = hand_shape(pts, ok, h, canonical=o["canonical_hand"])
                 shape = shape[..., :sd]
             else:
                 pw = pose_wrists[h]
                 pok = np.isfinite(pw).all(-1)
-                wrist = interpolate_missing(np.nan_to_num(pw), pok) if pok.any() else np.repeat(_REST[h][None], len(pw), 0)
+                wrist = interpolate_missing(np.nan_to_num(pw), pok) if pok.any() else np.repeat(REST[h][None], len(pw), 0)
                 shape = np.zeros((len(pw), 21, sd), np.float32)
             wrists.append(resample(wrist, L))
             shapes.append(shape)
@@ -204,6 +196,33 @@ class PoseBaselineEmbedder:
         vec = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
         n = float(np.linalg.norm(vec))
         return (vec / n if n > 0 else vec).astype(np.float32)
+
+
+def hand_span(present: np.ndarray) -> slice:
+    """The frames from the first to the last one with either hand ([2, T] presence); all frames if none."""
+    seen = np.flatnonzero(present.any(0))
+    return slice(seen[0], seen[-1] + 1) if len(seen) else slice(None)
+
+
+def left_is_dominant(hands: np.ndarray, present: np.ndarray) -> bool:
+    """Whether the image-left hand (slot 0) does more than the image-right one, so the pair should be mirrored."""
+    return _activity(hands[0], present[0]) > _activity(hands[1], present[1])
+
+
+def mirror_hands(hands: np.ndarray) -> np.ndarray:
+    """Swap the two hand slots and mirror x ([2, T, 21, 3] in the body frame)."""
+    return hands[::-1] * np.array([-1.0, 1.0, 1.0], np.float32)
+
+
+def hand_shape(pts: np.ndarray, ok: np.ndarray, slot: int, *, canonical: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """One hand slot's wrist track [T, 2] and wrist-relative shape in hand sizes [T, 21, 3], gaps interpolated."""
+    pts = interpolate_missing(np.nan_to_num(pts), ok)
+    size = float(np.median(np.linalg.norm(pts[ok, MIDDLE_MCP, :2] - pts[ok, WRIST, :2], axis=-1)))
+    shape = (pts - pts[:, WRIST : WRIST + 1]) / max(size, 1e-3)
+    if canonical:
+        # slot 0 holds a left hand (x mirrored w.r.t. the canonical right hand)
+        shape[..., :2] -= CANONICAL_HAND * np.array([-1.0 if slot == 0 else 1.0, 1.0], np.float32)
+    return pts[:, WRIST, :2], shape
 
 
 def _activity(pts: np.ndarray, ok: np.ndarray) -> float:

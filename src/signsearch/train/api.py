@@ -22,6 +22,7 @@ from pose_format import Pose
 from signsearch.atomic import write_text
 from signsearch.embed.pose_arrays import HolisticArrays
 from signsearch.errors import UserError
+from signsearch.embed.signclip.checkpoint import file_sha256
 from signsearch.train import checkpoint
 from signsearch.train.features import Clip, clip_from_pose, normalise, read_pose
 from signsearch.train.loop import LabelledClips, TrainConfig, TrainOutcome, train
@@ -85,7 +86,7 @@ def train_model(
     checkpoint.save(path, outcome.model, info)
     write_training_table(out / "training.tsv", outcome.history)
     write_curve(out / "curve.png", outcome.history, outcome.best_epoch)
-    write_text(out / "model_card.md", model_card(info, checkpoint.sha256_of(path)))
+    write_text(out / "model_card.md", model_card(info, file_sha256(path)))
     return TrainResult(path, outcome)
 
 

@@ -5,7 +5,6 @@ pickles any other object is refused). Saving is byte-for-byte reproducible for t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 from dataclasses import dataclass
@@ -71,8 +70,3 @@ def load(path: str | Path) -> Checkpoint:
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise CheckpointRefused(f"{path}: unreadable architecture/info: {exc}") from exc
     return Checkpoint(arch, state, info)
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex digest of the checkpoint file (the model's fingerprint and the card's reference)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from pose_format import Pose
 
+from signsearch.embed.signclip.checkpoint import file_sha256
 from signsearch.train import checkpoint
 from signsearch.train.features import clip_from_pose
 from signsearch.train.loop import embed_clips
@@ -23,7 +24,7 @@ class TrainedEmbedder:
         loaded = checkpoint.load(checkpoint_path)
         self.name = name
         self.dim = loaded.arch.dim
-        self.fingerprint = f"{FEATURE_VERSION}:{checkpoint.sha256_of(checkpoint_path)[:16]}"
+        self.fingerprint = f"{FEATURE_VERSION}:{file_sha256(checkpoint_path)[:16]}"
         self.info = loaded.info
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = loaded.model().to(self.device)

@@ -14,16 +14,8 @@ from pathlib import Path
 import numpy as np
 from pose_format import Pose
 
-from signsearch.embed.baseline import _REST, CANONICAL_HAND, _activity
-from signsearch.embed.pose_arrays import (
-    MIDDLE_MCP,
-    WRIST,
-    HolisticArrays,
-    holistic_arrays,
-    interpolate_missing,
-    resample,
-    shoulder_frame,
-)
+from signsearch.embed.baseline import REST, hand_shape, hand_span, left_is_dominant, mirror_hands
+from signsearch.embed.pose_arrays import WRIST, HolisticArrays, holistic_arrays, interpolate_missing, resample, shoulder_frame
 
 BODY_POINTS = 7  # left/right shoulder, left/right elbow, left/right body-pose wrist, nose
 _BODY_MIRROR = [1, 0, 3, 2, 5, 4, 6]
@@ -61,12 +53,10 @@ def normalise(a: HolisticArrays) -> Clip:
     body = np.concatenate([a.shoulders, a.elbows, a.wrists, a.nose[:, None]], axis=1)
     body = (body - centre) / scale
     present = np.isfinite(hands[..., WRIST, :2]).all(-1)
-    seen = np.flatnonzero(present.any(0))
-    if len(seen):
-        keep = slice(seen[0], seen[-1] + 1)
-        hands, body, present = hands[:, keep], body[keep], present[:, keep]
-    if _activity(hands[0], present[0]) > _activity(hands[1], present[1]):
-        hands = hands[::-1] * np.array([-1.0, 1.0, 1.0], np.float32)
+    keep = hand_span(present)
+    hands, body, present = hands[:, keep], body[keep], present[:, keep]
+    if left_is_dominant(hands, present):
+        hands = mirror_hands(hands)
         body = body[:, _BODY_MIRROR] * np.array([-1.0, 1.0], np.float32)
     return Clip(np.ascontiguousarray(hands, np.float32), np.ascontiguousarray(body, np.float32))
 
@@ -88,14 +78,10 @@ def frame_features(clip: Clip, length: int) -> np.ndarray:
         pts = clip.hands[h]
         ok = np.isfinite(pts[:, WRIST, :2]).all(-1)
         if ok.any():
-            pts = interpolate_missing(np.nan_to_num(pts), ok)
-            size = float(np.median(np.linalg.norm(pts[ok, MIDDLE_MCP, :2] - pts[ok, WRIST, :2], axis=-1)))
-            shape = (pts - pts[:, WRIST : WRIST + 1]) / max(size, 1e-3)
-            shape[..., :2] -= CANONICAL_HAND * np.array([-1.0 if h == 0 else 1.0, 1.0], np.float32)
-            wrist = pts[:, WRIST, :2]
+            wrist, shape = hand_shape(pts, ok, h)
         else:
             shape = np.zeros((clip.frames, 21, 3), np.float32)
-            wrist = _filled(clip.body[:, _BODY_WRIST + h], _REST[h])
+            wrist = _filled(clip.body[:, _BODY_WRIST + h], REST[h])
         parts += [wrist, shape.reshape(clip.frames, -1), ok[:, None].astype(np.float32)]
     body = np.stack([_filled(clip.body[:, p], np.zeros(2, np.float32)) for p in range(BODY_POINTS)], axis=1)
     parts.append(body.reshape(clip.frames, -1))
