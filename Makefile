@@ -21,7 +21,7 @@ $(BIN)/signsearch: requirements.lock pyproject.toml
 
 install: $(BIN)/signsearch  ## create .venv with the pinned dependencies and the package
 
-demo: install  ## run the whole workflow on the synthetic demo dataset
+demo: install  ## run the whole workflow on the synthetic demo dataset (config/config.yaml + config/demo.yaml)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) --report results/report/report.html
 

@@ -49,7 +49,7 @@ def main() -> int:
         tmp = Path(tmp)
         data = make_dataset(tmp / "data", args.videos)
         config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-        config["datasets"] = {"demo": {"active": False}, "big": {"kind": "folder", "path": str(data), "metadata": "metadata.csv"}}
+        config["datasets"] = {"big": {"kind": "folder", "path": str(data), "metadata": "metadata.csv"}}
         config["shard_size"] = args.shard_size
         config["database"]["load"] = False
         (tmp / "config.yaml").write_text(yaml.safe_dump(config))

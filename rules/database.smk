@@ -16,6 +16,8 @@ rule load_database:
         LAYOUT.db_receipt("{dataset}", "{model}"),
     log:
         "logs/{dataset}/db/{model}.log",
+    benchmark:
+        "benchmarks/{dataset}/db/{model}.tsv"
     params:
         model=lookup(dpath="{model}", within=MODELS),
         data_dir=config["database"]["data_dir"],

@@ -1,9 +1,11 @@
-# Embedding stage: one job per (model, shard) writes one .npy per video, then one manifest per (dataset, model).
+# Embedding stage: one job per (model, shard) writes one .npy per unit (a video, or a sign segment or trimmed clip
+# of segmented/trimmed datasets), then one manifest per (dataset, model).
 
 
 rule embed:
     input:
-        LAYOUT.pose_index("{dataset}", "{shard}"),
+        unpack(get_embed_inputs),
+        checkpoint=get_model_checkpoint,
     output:
         LAYOUT.embedding_index("{dataset}", "{model}", "{shard}"),
     log:
@@ -15,6 +17,7 @@ rule embed:
     threads: 2
     resources:
         gpu=lambda wc: model_resources(wc.model)["gpu"],
+        slurm_partition=lambda wc: model_resources(wc.model)["slurm_partition"],
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,
     conda:
@@ -31,6 +34,8 @@ rule manifest:
         LAYOUT.manifest("{dataset}", "{model}"),
     log:
         "logs/{dataset}/manifests/{model}.log",
+    benchmark:
+        "benchmarks/{dataset}/manifests/{model}.tsv"
     params:
         model=lookup(dpath="{model}", within=MODELS),
     threads: 1

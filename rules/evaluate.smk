@@ -22,6 +22,8 @@ rule make_subset:
         LAYOUT.subset("{dataset}", "{subset}"),
     log:
         "logs/eval/{dataset}/subsets/{subset}.log",
+    benchmark:
+        "benchmarks/eval/{dataset}/subsets/{subset}.tsv"
     params:
         spec=lookup(dpath="evaluate/subsets/{subset}", within=config),
         scale_down=config["evaluate"]["scale_down"],
@@ -89,8 +91,16 @@ rule grid:
             category="Evaluation grid",
             labels={"dataset": "{dataset}", "figure": "confusions"},
         ),
+        skipped=report(
+            LAYOUT.report("{dataset}")["skipped"],
+            caption="../report/skipped.rst",
+            category="Evaluation grid",
+            labels={"dataset": "{dataset}", "figure": "skipped cells"},
+        ),
     log:
         "logs/report/{dataset}/grid.log",
+    benchmark:
+        "benchmarks/report/{dataset}/grid.tsv"
     threads: 1
     resources:
         mem_mb=2000,

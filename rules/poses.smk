@@ -13,7 +13,7 @@ rule estimate_poses:
     benchmark:
         "benchmarks/{dataset}/poses/{shard}.tsv"
     wildcard_constraints:
-        dataset=_names_regex(_datasets_of("folder", "asl_citizen")),
+        dataset=_names_regex(_datasets_of(*VIDEO_KINDS)),
     params:
         pose=config["pose"],
     threads: 2
@@ -33,6 +33,8 @@ rule import_poses:
         LAYOUT.pose_index("{dataset}", "{shard}"),
     log:
         "logs/{dataset}/poses/{shard}.log",
+    benchmark:
+        "benchmarks/{dataset}/poses/{shard}.tsv"
     wildcard_constraints:
         dataset=_names_regex(_datasets_of("poses")),
     threads: 1
@@ -52,6 +54,8 @@ rule synthesize_poses:
         LAYOUT.pose_index("{dataset}", "{shard}"),
     log:
         "logs/{dataset}/poses/{shard}.log",
+    benchmark:
+        "benchmarks/{dataset}/poses/{shard}.tsv"
     wildcard_constraints:
         dataset=_names_regex(_datasets_of("synthetic")),
     params:
@@ -74,6 +78,8 @@ rule collect_poses:
         failures=LAYOUT.failures("{dataset}"),
     log:
         "logs/{dataset}/collect_poses.log",
+    benchmark:
+        "benchmarks/{dataset}/collect_poses.tsv"
     threads: 1
     resources:
         mem_mb=2000,

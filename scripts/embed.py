@@ -8,7 +8,8 @@ from signsearch.embed.shard import embed_shard
 from signsearch.embed.spec import model_spec
 
 summary = embed_shard(
-    snakemake.input[0], snakemake.output[0], model_spec(snakemake.wildcards.model, snakemake.params.model),
+    snakemake.input.poses, snakemake.output[0], model_spec(snakemake.wildcards.model, snakemake.params.model),
     dataset=snakemake.wildcards.dataset, shard=snakemake.wildcards.shard, threads=snakemake.threads,
+    segments=snakemake.input.get("segments"),
 )
 print(f"shard summary: {summary}", file=sys.stderr)

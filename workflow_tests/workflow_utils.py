@@ -50,8 +50,8 @@ def make_workdir(root: Path, config: dict[str, Any]) -> Path:
         if not (root / entry).exists():
             os.symlink(REPO / entry, root / entry)
     (root / "config").mkdir(exist_ok=True)
-    for extra in (REPO / "config").iterdir():
-        if extra.name != "config.yaml" and not (root / "config" / extra.name).exists():
+    for extra in (REPO / "config").iterdir():  # `config` is the whole config: no demo layer on top of it
+        if extra.name not in ("config.yaml", "demo.yaml") and not (root / "config" / extra.name).exists():
             os.symlink(extra, root / "config" / extra.name)
     write_config(root, config)
     return root
@@ -62,7 +62,13 @@ def write_config(workdir: Path, config: dict[str, Any]) -> None:
 
 
 def demo_config() -> dict[str, Any]:
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    """What a bare `snakemake` reads in the repository: config/config.yaml with config/demo.yaml on top."""
+    from signsearch.config import merge
+
+    config: dict[str, Any] = {}
+    for name in ("config.yaml", "demo.yaml"):
+        merge(config, yaml.safe_load((REPO / "config" / name).read_text()))
+    return config
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

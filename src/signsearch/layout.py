@@ -7,11 +7,16 @@ here (and, for a folder of fixed file names, a ``*_FILES`` table like `CELL_FILE
     results/<dataset>/registry.parquet, dataset.json, shards/<shard>.tsv       the video registry
     results/<dataset>/poses/<shard>/<video>.pose, poses/<shard>.parquet       pose files and shard indexes
     results/<dataset>/poses.parquet, failures.tsv                            the dataset's pose index
+    results/<dataset>/previews/<shard>/<video>.mp4, previews/<shard>.parquet browser-playable previews and index
+    results/<dataset>/segments/<shard>.parquet, segments.parquet             sign segments / trim ranges
     results/<dataset>/embeddings/<model>/<shard>/<video>.npy, <shard>.parquet vectors and shard indexes
     results/<dataset>/manifests/<model>.parquet, db/<model>.json             manifests and load receipts
+    results/models/<model>/{MODEL_FILES}                                     a trained model (train_model rule)
     results/eval/<dataset>/subsets/<subset>.tsv                              subset id files
     results/eval/<dataset>/<model>/<subset>/{CELL_FILES}                     one grid cell
+    results/continuous/<dataset>/<protocol>/<model>/{CONTINUOUS_FILES}        one continuous-search protocol
     results/report/<dataset>/{REPORT_FILES}, report/report.html              the grid and the HTML report
+    results/report/<dataset>/continuous.tsv                                  the continuous-search table
 """
 
 from __future__ import annotations
@@ -29,12 +34,22 @@ CELL_FILES = {
     "confusions": "confusions.tsv",
     "per_gloss": "per_gloss.tsv",
 }
+# A trained model's folder, by the names the train_model rule gives its outputs (train.api writes them).
+MODEL_FILES = {
+    "checkpoint": "checkpoint.pt",
+    "table": "training.tsv",
+    "curve": "curve.png",
+    "card": "model_card.md",
+}
+# One continuous-search protocol x model, by the names the continuous rule gives its outputs.
+CONTINUOUS_FILES = {"metrics": "metrics.json", "hits": "hits.parquet", "videos": "videos.tsv"}
 # One dataset's grid report, by the names the grid rule gives its outputs.
 REPORT_FILES = {
     "table": "grid.tsv",
     "heatmap": "grid_heatmap.png",
     "bars": "metric_bars.png",
     "confusions": "top_confusions.png",
+    "skipped": "skipped.tsv",  # cells not evaluated: dataset, model, subset, reason
 }
 
 
@@ -59,6 +74,11 @@ class Layout:
     def dataset_record(self, dataset: str) -> Path:
         return self.dataset_dir(dataset) / "dataset.json"
 
+    def registered_datasets(self) -> list[str]:
+        """Datasets with a registry on disk (ingested by the workflow)."""
+        found = Path(self.root).glob("*/registry.parquet")
+        return sorted(p.parent.name for p in found if not p.parent.name.startswith("."))
+
     def shard_tables_dir(self, dataset: str) -> Path:
         return self.dataset_dir(dataset) / "shards"
 
@@ -79,6 +99,26 @@ class Layout:
 
     def failures(self, dataset: str) -> Path:
         return self.dataset_dir(dataset) / "failures.tsv"
+
+    # -- previews (browser-playable copies of the source videos, for the web app) ----------------------------------
+    def preview_file(self, dataset: str, shard: str, video_id: str, suffix: str = ".mp4") -> Path:
+        """A video's preview; `suffix` is `signsearch.media.preview.PREVIEW_SUFFIX` (.webm without libx264)."""
+        return self.dataset_dir(dataset) / "previews" / shard / f"{file_stem(video_id)}{suffix}"
+
+    def preview_dir(self, dataset: str, shard: str) -> Path:
+        return self.dataset_dir(dataset) / "previews" / shard
+
+    def preview_index(self, dataset: str, shard: str) -> Path:
+        return self.dataset_dir(dataset) / "previews" / f"{shard}.parquet"
+
+    # -- segments (segmented or trimmed datasets) -------------------------------------------------------------------
+    def segment_index(self, dataset: str, shard: str) -> Path:
+        """One shard's sign segments (or trim ranges); columns in `signsearch.segment.shard.SEGMENT_SCHEMA`."""
+        return self.dataset_dir(dataset) / "segments" / f"{shard}.parquet"
+
+    def segments(self, dataset: str) -> Path:
+        """The dataset's segment table (every shard's concatenated)."""
+        return self.dataset_dir(dataset) / "segments.parquet"
 
     # -- embeddings, manifests, database ----------------------------------------------------------------------------
     def embedding_index(self, dataset: str, model: str, shard: str) -> Path:
@@ -104,6 +144,14 @@ class Layout:
         """Has any load ever been recorded here (the database was filled before)?"""
         return any(Path(self.root).glob("*/db/*.json"))
 
+    # -- trained models ---------------------------------------------------------------------------------------------
+    def model_dir(self, model: str) -> Path:
+        return Path(self.root) / "models" / model
+
+    def model_files(self, model: str) -> dict[str, Path]:
+        """A trained model's checkpoint, per-epoch table, training curve and model card."""
+        return files_in(self.model_dir(model), MODEL_FILES)
+
     # -- evaluation -------------------------------------------------------------------------------------------------
     def eval_dir(self, dataset: str) -> Path:
         return Path(self.root) / "eval" / dataset
@@ -121,6 +169,15 @@ class Layout:
         """(model, subset, folder) of every evaluated cell on disk."""
         found = sorted(self.eval_dir(dataset).glob(f"*/*/{CELL_FILES['metrics']}"))
         return [(p.parent.parent.name, p.parent.name, p.parent) for p in found]
+
+    def continuous_cell(self, dataset: str, protocol: str, model: str) -> dict[str, Path]:
+        """One continuous-search protocol's files for one model (`signsearch.evaluate.continuous`); `dataset` is
+        the protocol's segmented dataset (outside eval/, whose folders are model/subset cells)."""
+        return files_in(Path(self.root) / "continuous" / dataset / protocol / model, CONTINUOUS_FILES)
+
+    def continuous_table(self, dataset: str) -> Path:
+        """The continuous-search table of a segmented dataset: one row per protocol and model."""
+        return self.report_dir(dataset) / "continuous.tsv"
 
     def report_dir(self, dataset: str) -> Path:
         return Path(self.root) / "report" / dataset

@@ -1,4 +1,5 @@
-"""Per (dataset, model) Parquet manifests: one row per embedded video, vectors as fixed-size float32 lists."""
+"""Per (dataset, model) Parquet manifests: one row per embedded unit (a video, unless the dataset is segmented or
+trimmed), vectors as fixed-size float32 lists. Manifests of segmented/trimmed datasets carry `UNIT_COLUMNS` last."""
 
 from __future__ import annotations
 
@@ -13,10 +14,20 @@ import pyarrow.parquet as pq
 from signsearch.atomic import atomic_path
 
 METADATA_COLUMNS = ("video_id", "dataset", "gloss", "signer", "split", "pose_path", "frames")
+# A unit's source video and range (issue 10's unit contract); absent from manifests of whole-video datasets.
+UNIT_FIELDS = (
+    pa.field("source_video_id", pa.string()),
+    pa.field("segment_index", pa.int32()),
+    pa.field("start_frame", pa.int32()),
+    pa.field("end_frame", pa.int32()),
+    pa.field("start_s", pa.float64()),
+    pa.field("end_s", pa.float64()),
+)
+UNIT_COLUMNS = tuple(f.name for f in UNIT_FIELDS)
 
 
-def schema(dim: int) -> pa.Schema:
-    """The explicit manifest schema for vectors of size `dim`."""
+def schema(dim: int, units: bool = False) -> pa.Schema:
+    """The explicit manifest schema for vectors of size `dim` (with `UNIT_FIELDS` when `units`)."""
     return pa.schema(
         [
             pa.field("video_id", pa.string(), nullable=False),
@@ -29,6 +40,7 @@ def schema(dim: int) -> pa.Schema:
             pa.field("embedding", pa.list_(pa.float32(), dim), nullable=False),
             pa.field("model", pa.string(), nullable=False),
             pa.field("model_fingerprint", pa.string(), nullable=False),
+            *(UNIT_FIELDS if units else ()),
         ],
         metadata={"signsearch.manifest": "1", "dim": str(dim)},
     )
@@ -54,6 +66,11 @@ class Manifest:
         return self.table.column(name).to_pylist()
 
     @property
+    def has_units(self) -> bool:
+        """Rows are segments or trimmed clips (the `UNIT_COLUMNS` are present)."""
+        return "source_video_id" in self.table.schema.names
+
+    @property
     def model(self) -> str:
         return self.table.column("model")[0].as_py() if len(self.table) else self.table.schema.metadata.get(b"model", b"").decode()
 
@@ -63,18 +80,21 @@ class Manifest:
 
 
 def build(rows: dict[str, list], vectors: np.ndarray, model: str, fingerprint: str) -> pa.Table:
-    """Assemble a manifest table from metadata columns (`METADATA_COLUMNS`) and an (n, dim) matrix."""
+    """Assemble a manifest table from metadata columns (`METADATA_COLUMNS`, and `UNIT_COLUMNS` when `rows` has
+    them) and an (n, dim) matrix."""
     n, dim = vectors.shape
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if not np.isfinite(vectors).all():
         bad = [rows["video_id"][i] for i in np.flatnonzero(~np.isfinite(vectors).all(axis=1))[:5]]
         raise ValueError(f"non-finite embedding values for videos {bad}")
-    sch = schema(dim).with_metadata(
+    units = "source_video_id" in rows
+    sch = schema(dim, units).with_metadata(
         {"signsearch.manifest": "1", "dim": str(dim), "model": model, "model_fingerprint": fingerprint}
     )
     arrays = [pa.array(rows[c], type=sch.field(c).type) for c in METADATA_COLUMNS]
     emb = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim)
     arrays += [emb, pa.array([model] * n, pa.string()), pa.array([fingerprint] * n, pa.string())]
+    arrays += [pa.array(rows[c], type=sch.field(c).type) for c in UNIT_COLUMNS] if units else []
     return pa.Table.from_arrays(arrays, schema=sch)
 
 

@@ -14,7 +14,9 @@
 #
 # Knobs (environment variables):
 #   LOCAL_SLURM_CLUSTER=signsearch
-#   LOCAL_SLURM_PARTITION=main       the only partition (default partition)
+#   LOCAL_SLURM_PARTITION=main       the default partition
+#   LOCAL_SLURM_GPU_PARTITION=       if set, a second partition of this name on the same node (not default), so
+#                                    tests can check which partition a job went to (CPU vs GPU jobs)
 #   LOCAL_SLURM_ACCOUNTS=signsearch  space-separated accounts to create; the users get associations to all
 #   LOCAL_SLURM_USERS=root           (plus $SUDO_USER when set)
 #   LOCAL_SLURM_CPUS=$(nproc)
@@ -34,6 +36,7 @@ set -euo pipefail
 
 CLUSTER=${LOCAL_SLURM_CLUSTER:-signsearch}
 PARTITION=${LOCAL_SLURM_PARTITION:-main}
+GPU_PARTITION=${LOCAL_SLURM_GPU_PARTITION:-}
 ACCOUNTS=${LOCAL_SLURM_ACCOUNTS:-signsearch}
 USERS=${LOCAL_SLURM_USERS:-root}
 [ -n "${SUDO_USER:-}" ] && USERS="$USERS $SUDO_USER"
@@ -170,6 +173,7 @@ SlurmdDebug=info
 SlurmdLogFile=/var/log/slurm/slurmd.log
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB${NODE_GRES} State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+$( [ -n "$GPU_PARTITION" ] && echo "PartitionName=$GPU_PARTITION Nodes=ALL Default=NO MaxTime=INFINITE State=UP" )
 EOF
 )
 
@@ -319,5 +323,5 @@ if [ "$SMOKE" = 1 ]; then
   [ "$s" = COMPLETED ] || die 1 "sacct does not report test job $jid (got '$s')"
   log "sbatch + sacct ok (job $jid)"
 fi
-log "cluster '$CLUSTER' is up: partition=$PARTITION accounts=[$ACCOUNTS] cpus=$CPUS gpus=$GPUS (fake) mem=${MEM_MB}MB;" \
+log "cluster '$CLUSTER' is up: partition=$PARTITION${GPU_PARTITION:+ gpu_partition=$GPU_PARTITION} accounts=[$ACCOUNTS] cpus=$CPUS gpus=$GPUS (fake) mem=${MEM_MB}MB;" \
     "started now: [${STARTED[*]:-}] in $(( $(date +%s) - T0 )) s"

@@ -357,3 +357,56 @@ def test_env_url_is_honoured_and_never_written(db, tmp_path, monkeypatch):
     with pytest.raises(errors.DatabaseUnavailable) as exc:
         server.connect(server.resolve_url(unused))
     assert secret not in str(exc.value) and server.ENV_URL in str(exc.value)
+
+
+# --- units (issue 10): migration 2 and segment rows ----------------------------------------------------------------
+
+
+def test_a_version_1_database_with_data_migrates_and_still_answers(db):
+    """A database made before migration 2 (version 1, with rows) gains the unit columns and answers as before."""
+    with psycopg.connect(db["url"], autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS legacy_v1")
+        admin.execute("CREATE DATABASE legacy_v1")
+    url = psycopg.conninfo.make_conninfo(db["url"], dbname="legacy_v1")
+    version, description, ddl = schema.MIGRATIONS[0]
+    with psycopg.connect(url, autocommit=True) as raw:  # exactly what migrate() left behind at version 1
+        raw.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, description text NOT NULL, "
+                    "applied_at timestamptz NOT NULL DEFAULT now())")
+        raw.execute(ddl)
+        raw.execute("INSERT INTO schema_migrations (version, description) VALUES (%s, %s)", (version, description))
+        raw.execute("INSERT INTO dataset (name, kind) VALUES ('old', 'folder')")
+        raw.execute("INSERT INTO model (name, dim, metric, fingerprint) VALUES ('m3', 3, 'cosine', 'fp')")
+        for i, vec in enumerate(["[1,0,0]", "[0,1,0]", "[0.9,0.1,0]"]):
+            raw.execute("INSERT INTO video (dataset_id, video_id, gloss, path) VALUES (1, %s, 'G', 'v.mp4')", (f"v{i}",))
+            raw.execute("INSERT INTO embedding (video_pk, dataset_id, model_id, vec) VALUES (%s, 1, 1, %s::vector)",
+                        (i + 1, vec))
+    with server.connect(url) as c:  # connecting migrates
+        assert schema.current_version(c) == schema.LATEST == 2
+        hits = query.knn(c, dataset="old", model="m3", vector=np.array([1, 0, 0], np.float32), k=2, exact=True)
+        assert [h["video_id"] for h in hits] == ["v0", "v2"] and hits[0]["path"] == "v.mp4"
+        assert all(h[key] is None for h in hits for key in query.UNIT_COLUMNS)
+        assert [h["video_id"] for h in query.knn_by_id(c, dataset="old", model="m3", video_id="v0", k=1)] == ["v2"]
+    with psycopg.connect(db["url"], autocommit=True) as admin:
+        admin.execute("DROP DATABASE legacy_v1 WITH (FORCE)")
+
+
+def test_segment_units_load_and_come_back_with_their_times(db, conn, tmp_path):
+    vectors = rng_vectors(21, 4, 6)
+    ids = ["long#000", "long#001", "long#002", "clip"]
+    rows = {"video_id": ids, "dataset": ["units"] * 4, "gloss": [None, None, None, "G"], "signer": ["S"] * 4,
+            "split": [None] * 4, "pose_path": ["p/long.pose"] * 3 + ["p/clip.pose"], "frames": [30, 40, 35, 50],
+            "source_video_id": ["long", "long", "long", "clip"], "segment_index": [0, 1, 2, None],
+            "start_frame": [0, 30, 70, 5], "end_frame": [30, 70, 105, 55],
+            "start_s": [0.0, 1.0, 70 / 30, 5 / 30], "end_s": [1.0, 70 / 30, 3.5, 55 / 30]}
+    path = tmp_path / "units.parquet"
+    manifest.write(manifest.build(rows, vectors, "m6", "fp"), path)
+    load.load_manifest(db["url"], path, dataset={"name": "units", "kind": "folder"}, model={"name": "m6"},
+                       receipt_path=tmp_path / "r.json", paths={"long": "/v/long.mp4", "clip": "/v/clip.mp4"})
+    hits = query.knn(conn, dataset="units", model="m6", vector=vectors[1], k=4, exact=True)
+    first = hits[0]
+    assert first["video_id"] == "long#001" and first["source_video_id"] == "long" and first["path"] == "/v/long.mp4"
+    assert (first["start_frame"], first["end_frame"]) == (30, 70)
+    assert first["start_s"] == pytest.approx(1.0) and first["end_s"] == pytest.approx(70 / 30)
+    by_id = {h["video_id"]: h for h in hits}
+    assert by_id["clip"]["source_video_id"] == "clip" and by_id["clip"]["path"] == "/v/clip.mp4"
+    assert [h["video_id"] for h in query.knn_by_id(conn, dataset="units", model="m6", video_id="long#002", k=1)]

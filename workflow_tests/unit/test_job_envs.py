@@ -17,7 +17,7 @@ from signsearch.pose import workers
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 HELPER = "_signsearch_src"
-ENV_EXTRAS = {"pose": ["pose"], "embed": ["embed"], "db": ["db"], "eval": ["eval", "db"]}  # as `--editable ..[x]` had
+ENV_EXTRAS = {"pose": ["pose"], "embed": ["embed"], "db": ["db"], "eval": ["eval", "db"], "train": ["embed", "eval"]}  # as `--editable ..[x]` had
 
 
 def _canonical(name: str) -> str:

@@ -148,8 +148,24 @@ def test_confusion_pairs_hand_worked():
     # Directed: A->B 2, A->C 1, B->A 1 -> pairs (A, B): a_to_b 2, b_to_a 1, total 3; (A, C): 1, 0, 1.
     corpus = np.array(["A", "B", "C", "A"], dtype=object)
     idx = np.array([[1, 2], [1, 3], [0, -1]])
-    got = confusion_pairs(idx, np.array(["A", "A", "B"], dtype=object), corpus)
+    # every query still has one right video below its wrong neighbours (relevant = 1), so every one counts
+    got = confusion_pairs(idx, np.array(["A", "A", "B"], dtype=object), corpus, np.array([1, 1, 1]))
     assert got.values.tolist() == [["A", "B", 2, 1, 3], ["A", "C", 1, 0, 1]]
+
+
+def test_confusions_count_only_wrong_glosses_that_outrank_a_right_one():
+    # Issue 16: with P@1 = 1 and two other takes per gloss, ranks 3-10 are filler, not confusions.
+    corpus = np.array(["A", "A", "A", "B", "B", "B", "C"], dtype=object)
+    perfect = np.array([[1, 2, 3, 6], [0, 2, 4, 6]])  # A queries: both other A first, then B and C: filler
+    assert confusion_pairs(perfect, np.array(["A", "A"], dtype=object), corpus).empty
+    # B outranks the second right video of the first query (A, B, A): counted once; C after both A: not
+    mixed = np.array([[1, 3, 2, 6], [3, 6, 0, 2]])  # second query: B and C before any A: both count
+    got = confusion_pairs(mixed, np.array(["A", "A"], dtype=object), corpus)
+    assert got.values.tolist() == [["A", "B", 2, 0, 2], ["A", "C", 1, 0, 1]]
+    # a right video beyond the top k: every wrong neighbour in the list outranks it
+    short = np.array([[3, 1, 6, -1]])
+    got = confusion_pairs(short, np.array(["A"], dtype=object), corpus, np.array([2]))
+    assert got.values.tolist() == [["A", "B", 1, 0, 1], ["A", "C", 1, 0, 1]]
 
 
 def test_per_gloss_table():
@@ -166,3 +182,16 @@ def test_per_gloss_table():
     assert rows["B"].mrr == 1.0 and rows["B"].videos == 1
     assert rows["C"].queries == 0 and np.isnan(rows["C"].p_at_k)
     assert table["gloss"].tolist() == ["A", "B", "C"]  # worst first, no-query glosses last
+
+
+def test_best_possible_levels():
+    # Issue 16: two other takes per gloss cap P@10 at 0.2; a perfect ranking reaches 1 for the others.
+    from signsearch.evaluate.metrics import best_levels, ranking_metrics
+
+    best = best_levels(np.array([2, 2, 4]), 10)
+    assert best["p_at_10"] == pytest.approx((0.2 + 0.2 + 0.4) / 3) and best["p_at_1"] == 1.0
+    assert best["p_at_5"] == pytest.approx((0.4 + 0.4 + 0.8) / 3) and best["map_at_10"] == 1.0
+    perfect = np.zeros((3, 10), dtype=bool)
+    perfect[0, :2] = perfect[1, :2] = perfect[2, :4] = True
+    got = ranking_metrics(perfect, np.array([2, 2, 4]), np.array([1, 1, 1]))
+    assert {k: round(v, 9) for k, v in got.items()} == {k: round(v, 9) for k, v in best.items()}

@@ -13,6 +13,7 @@ import yaml
 
 from signsearch import config
 from signsearch.evaluate.subsets import SubsetError, SubsetTooSmall, make_subset
+from workflow_utils import demo_config
 
 REPO = Path(__file__).resolve().parents[2]
 COUNTS = {f"G{i:02d}": 1 + (i * 7) % 13 for i in range(40)}  # 1..13 videos per gloss
@@ -67,7 +68,7 @@ def test_asl_citizen_config_reproduces_the_original_400x10() -> None:
     overlay = yaml.safe_load((REPO / "config" / "asl_citizen.yaml").read_text())
     spec = overlay["evaluate"]["subsets"]["400x10"]
     assert spec == {"kind": "random", "candidates": 500, "glosses": 400, "per_gloss": 10, "seed": 0}
-    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    base = demo_config()
     base["evaluate"]["subsets"]["400x10"] = spec
     config.validate(base)  # the schema knows `candidates`
     base["evaluate"]["subsets"]["400x10"] = {**spec, "candidates": 0}

@@ -58,7 +58,8 @@ def test_cli_prints_a_long_input_error_in_one_line(project, monkeypatch, capsys)
                      "--video", str(long_pose)])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("signsearch: input has 300 frames") and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"signsearch: {long_pose}: input has 300 frames"), err  # names the input (issue 14)
+    assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
 
 

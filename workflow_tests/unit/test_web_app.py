@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,9 @@ def test_media_route_serves_only_registry_files(site, tmp_path: Path) -> None:
     reg.mkdir(parents=True)
     pd.DataFrame({"video_id": ["a/b/CLIP", "GONE"], "path": [str(video), str(tmp_path / "gone.mp4")],
                   "gloss": ["CLIP", "GONE"], "pose_path": [None, None]}).to_parquet(reg / "registry.parquet")
+    # served only as a posed video of a video dataset inside its folder (test_web_media.py: the refusals)
+    (reg / "dataset.json").write_text(json.dumps({"kind": "folder", "root": str(tmp_path)}))
+    pd.DataFrame({"video_id": ["a/b/CLIP", "GONE"], "status": ["ok", "ok"]}).to_parquet(reg / "poses.parquet")
     ok = site.get("/media/video", query_string={"dataset": "mine", "id": "a/b/CLIP"})
     assert ok.status_code == 200 and ok.data == video.read_bytes() and ok.mimetype == "video/mp4"
     part = site.get("/media/video", query_string={"dataset": "mine", "id": "a/b/CLIP"}, headers={"Range": "bytes=0-99"})

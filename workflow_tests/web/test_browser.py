@@ -45,7 +45,8 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60)
     raise AssertionError(f"signsearch serve did not answer {url} within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
+# Module scope: the site, its database and the browser (whose pages keep animating) stop after these tests.
+@pytest.fixture(scope="module")
 def demo_site(tmp_path_factory: pytest.TempPathFactory):
     """The demo's results built by the real workflow, served by `signsearch serve` on a free localhost port."""
     if not (CHROMIUM and CHROMEDRIVER):
@@ -80,7 +81,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory):
             stop_database(work, "results/database/pgdata")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(demo_site):
     with chromium("1280,1000", "--disable-quic") as driver:
         driver.set_page_load_timeout(180)
@@ -173,6 +174,44 @@ def test_browser_results_page_shows_the_grid(demo_site, browser, shots: Path) ->
     emap = browser.find_element(By.ID, "embedding-map-img")
     _wait(browser, lambda d: d.execute_script(loaded, emap), 60)
     _screenshot(browser, shots / "results.png")
+
+    # the map's points: hovering one names its video and gloss, clicking it searches with that video
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    box = browser.find_element(By.ID, "embedding-map-box")
+    _wait(browser, lambda d: int(box.get_attribute("data-points") or 0) > 0, 30)
+    point = browser.execute_script("""
+        const img = arguments[0];
+        return fetch(img.parentElement.dataset.pointsUrl).then(r => r.json()).then(data => {
+          const p = data.points[0];
+          return {id: p.video_id, gloss: p.gloss, dx: img.clientLeft + p.x * img.clientWidth - img.offsetWidth / 2,
+                  dy: img.clientTop + p.y * img.clientHeight - img.offsetHeight / 2};
+        });""", emap)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", emap)
+    ActionChains(browser).move_to_element_with_offset(emap, round(point["dx"]), round(point["dy"])).perform()
+    tip = browser.find_element(By.ID, "embedding-map-tip")
+    _wait(browser, lambda d: tip.is_displayed(), 10)
+    assert point["id"] in tip.text and (point["gloss"] or "") in tip.text, tip.text
+    ActionChains(browser).click().perform()
+    _wait(browser, lambda d: f"nearest to {point['id']}" in d.find_element(By.CSS_SELECTOR, ".results h2").text, 60)
+    assert browser.find_elements(By.CSS_SELECTOR, "#result-cards .card")
+
+
+def test_browser_browse_by_gloss_plays_and_searches(demo_site, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{demo_site['base']}/browse")
+    first = browser.find_element(By.CSS_SELECTOR, "#gloss-table tbody a")
+    gloss = first.text
+    first.click()
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#gloss-videos h2").text.startswith(gloss))
+    cards = browser.find_elements(By.CSS_SELECTOR, "#gloss-videos .card")
+    assert cards
+    _wait(browser, lambda d: all(int(c.get_attribute("data-frame") or -1) >= 0
+                                 for c in d.find_elements(By.CSS_SELECTOR, "#gloss-videos canvas[data-pose-url]")), 30)
+    vid = cards[0].get_attribute("data-video-id")
+    cards[0].find_element(By.LINK_TEXT, "search with it").click()
+    _wait(browser, lambda d: f"nearest to {vid}" in d.find_element(By.CSS_SELECTOR, ".results h2").text, 60)
 
 
 def test_browser_refused_uploads_keep_the_app_serving(demo_site, browser, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ daemons that call started are stopped afterwards, also when a test fails. Withou
 this test's partition and account is used as it is, and the test is skipped when there is none.
 The demo workflow runs once locally (--cores 2) and once through a profile made from profiles/slurm/config.yaml
 with only its ADAPT values filled in; both must give the same manifest vectors and grid table, and every non-local
-job must show up in `sacct` as COMPLETED. A second Slurm call embeds one shard with a `gpu: true` model and checks its `--gpus=1`.
+job must show up in `sacct` as COMPLETED, the CPU-only model's embedding jobs on the CPU partition. A second Slurm
+call embeds one shard with a `gpu: true` model and checks its `--gpus=1` and that it ran on the GPU partition.
 Every Slurm run is wrapped in `timeout -k 30`: a hanging Snakemake (sacct trouble, wrong account) fails the test.
 """
 
@@ -31,7 +32,8 @@ CLUSTER_DIR = REPO / "workflow_tests" / "cluster"
 SLURM_PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 DEFAULT_PROFILE = REPO / "profiles" / "default" / "config.yaml"
 ACCOUNT = "signsearch"
-PARTITION = "main"
+PARTITION = "main"  # the CPU partition (default)
+GPU_PARTITION = "gpu"  # a second partition on the same node: where jobs of `gpu: true` models must go
 LOCAL_RULES = {"load_database", "make_subset", "grid", "all"}  # never submitted to Slurm
 SLURM_RUN_TIMEOUT = 480  # seconds for the demo through Slurm (about 130 s on 2 cores)
 GPU_RUN_TIMEOUT = 240
@@ -74,9 +76,15 @@ def _job_blocks(text: str) -> list[dict[str, str]]:
     return blocks
 
 
+def cluster_config_entry(cpu: str, gpu: str) -> list[str]:
+    """The profile's `config:` list with the partitions filled in (its ADAPT line)."""
+    return [f"cluster={{cpu_partition: '{cpu}', gpu_partition: '{gpu}'}}"]
+
+
 def test_slurm_profile_plans_cluster_resources(tmp_path):
     """`snakemake -n --profile profiles/slurm` (with the workflow profile): pose jobs get 8 threads and
-    12000 MB, an embedding job of a gpu model asks for gpu=1, of the baseline for gpu=0. Needs no cluster.
+    12000 MB, an embedding job of a gpu model asks for gpu=1 on the GPU partition, of the baseline for gpu=0 on the
+    CPU partition (issue 15: CPU-only models never queue for a GPU). Needs no cluster.
     (--cores 64: a dry run without --cores caps every job at 1 thread.)"""
     config = demo_config()
     config["datasets"] = {"vids": {"kind": "folder", "path": str(_folder_dataset(tmp_path / "data")),
@@ -84,7 +92,11 @@ def test_slurm_profile_plans_cluster_resources(tmp_path):
     config["models"]["gpu-baseline"] = {"kind": "pose-baseline", "gpu": True}
     config["database"]["load"] = False
     work = make_workdir(tmp_path / "work", config)
-    proc = subprocess.run([PY, "-m", "snakemake", "-n", "--cores", "64", "--profile", str(SLURM_PROFILE.parent)],
+    profile = yaml.safe_load(SLURM_PROFILE.read_text())
+    profile["config"] = cluster_config_entry("cpuq", "gpuq")
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile" / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    proc = subprocess.run([PY, "-m", "snakemake", "-n", "--cores", "64", "--profile", str(tmp_path / "profile")],
                           cwd=work, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     blocks = _job_blocks(proc.stdout + proc.stderr)
@@ -94,6 +106,7 @@ def test_slurm_profile_plans_cluster_resources(tmp_path):
     embed = {re.search(r"model=([\w.-]+)", b["wildcards"]).group(1): b["resources"] for b in blocks if b["rule"] == "embed"}
     assert re.search(r"\bgpu=1\b", embed["gpu-baseline"]), embed
     assert re.search(r"\bgpu=0\b", embed["pose-baseline"]), embed
+    assert "slurm_partition=gpuq" in embed["gpu-baseline"] and "slurm_partition=cpuq" in embed["pose-baseline"], embed
     assert "slurm_account=" in embed["pose-baseline"] and "slurm_partition=" in embed["pose-baseline"]
 
 
@@ -111,7 +124,8 @@ def slurm_cluster(tmp_path_factory):
         pytest.skip("the local Slurm cluster needs root (apt-get install, system daemons)")
     started_file = tmp_path_factory.mktemp("slurm") / "started.txt"
     env = {**os.environ, "LOCAL_SLURM_ACCOUNTS": ACCOUNT, "LOCAL_SLURM_PARTITION": PARTITION,
-           "LOCAL_SLURM_GPUS": "1", "LOCAL_SLURM_STARTED_FILE": str(started_file)}
+           "LOCAL_SLURM_GPU_PARTITION": GPU_PARTITION, "LOCAL_SLURM_GPUS": "1",
+           "LOCAL_SLURM_STARTED_FILE": str(started_file)}
 
     def stop():
         names = started_file.read_text().split() if started_file.exists() else []
@@ -133,7 +147,8 @@ def slurm_cluster(tmp_path_factory):
     try:
         # A cluster started earlier with other knobs would not have our partition or account.
         parts = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, timeout=60).stdout
-        assert PARTITION in parts.replace("*", "").split(), f"partition {PARTITION!r} missing: {parts!r}"
+        for name in (PARTITION, GPU_PARTITION):
+            assert name in parts.replace("*", "").split(), f"partition {name!r} missing: {parts!r} (restart the cluster)"
         yield
     finally:
         stop()
@@ -147,14 +162,14 @@ def _running_cluster() -> bool:
                                   capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):  # no Slurm commands, or no controller answering
         return False
-    return PARTITION in parts.replace("*", "").split() and ACCOUNT in accounts.split()
+    return {PARTITION, GPU_PARTITION} <= set(parts.replace("*", "").split()) and ACCOUNT in accounts.split()
 
 
 def make_slurm_profile(dest: Path) -> Path:
     """profiles/slurm/config.yaml with its ADAPT values set for the local cluster, as a user would edit it."""
     profile = yaml.safe_load(SLURM_PROFILE.read_text())
     profile["default-resources"].update(slurm_account=ACCOUNT, slurm_partition=PARTITION)
-    profile["set-resources"]["embed"]["slurm_partition"] = PARTITION
+    profile["config"] = cluster_config_entry(PARTITION, GPU_PARTITION)
     profile["slurm-init-seconds-before-status-checks"] = 5  # default 40 s per DAG level
     # this node has only nproc CPUs: a job asking for more would pend forever
     cpus = os.cpu_count() or 1
@@ -192,8 +207,10 @@ def sacct_jobs(run_id: str, since: str, expected: int) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for _ in range(30):
         out = subprocess.run(["sacct", "-n", "-X", "-P", "-S", since, "--name", run_id,
-                              "-o", "JobID,Comment,State,AllocTRES"], capture_output=True, text=True, timeout=60).stdout
-        rows = [dict(zip(("id", "comment", "state", "tres"), line.split("|"))) for line in out.splitlines() if line]
+                              "-o", "JobID,Comment,State,AllocTRES,Partition"], capture_output=True, text=True,
+                             timeout=60).stdout
+        rows = [dict(zip(("id", "comment", "state", "tres", "partition"), line.split("|")))
+                for line in out.splitlines() if line]
         if len(rows) >= expected and all(r["state"] == "COMPLETED" for r in rows):
             break
         time.sleep(1)
@@ -256,6 +273,7 @@ def test_demo_through_slurm_matches_local_run(slurm_cluster, tmp_path):
         rows = sacct_jobs(run_id(proc), since, sum(planned.values()))
         assert Counter(rule_of(r["comment"]) for r in rows) == planned, rows
         assert all(r["state"] == "COMPLETED" for r in rows), rows
+        assert {r["partition"] for r in rows if rule_of(r["comment"]) == "embed"} == {PARTITION}, rows  # CPU model
 
         # The sbatch lines carry the account, partition, threads and memory of the rules.
         calls = sbatch_calls(proc)
@@ -270,10 +288,11 @@ def test_demo_through_slurm_matches_local_run(slurm_cluster, tmp_path):
         target = "results/demo/embeddings/gpu-baseline/s00000.parquet"
         gproc = run_slurm(cluster, profile, target, f"--configfile={gpu_cfg}", timeout=GPU_RUN_TIMEOUT)
         gcall = next(c for k, c in sbatch_calls(gproc).items() if k.startswith("rule_embed_"))
-        assert "--gpus=1" in gcall and f"-p {PARTITION}" in gcall, gcall
+        assert "--gpus=1" in gcall and f"-p {GPU_PARTITION}" in gcall, gcall
         assert (cluster / target).exists()
         grows = [r for r in sacct_jobs(run_id(gproc), since, 1) if rule_of(r["comment"]) == "embed"]
         assert grows and grows[0]["state"] == "COMPLETED" and "gres/gpu=1" in grows[0]["tres"], grows
+        assert grows[0]["partition"] == GPU_PARTITION, grows
     finally:
         for work in (local, cluster):
             stop_database(work, data_dir)

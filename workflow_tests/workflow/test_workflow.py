@@ -102,7 +102,8 @@ def test_demo_end_to_end(demo_run: Path) -> None:
     for figure in ("grid_heatmap.png", "metric_bars.png", "top_confusions.png"):
         assert (work / "results/report/demo" / figure).stat().st_size > 1000
     report = (work / "results/report/report.html").read_text(errors="replace")
-    assert len(report) > 10_000 and "grid_heatmap.png" in report
+    assert len(report) > 10_000 and "grid_heatmap.png" in report and "skipped.tsv" in report
+    assert (work / "results/report/demo/skipped.tsv").read_text() == "dataset\tmodel\tsubset\treason\n"  # none
     failures = pd.read_csv(work / "results/demo/failures.tsv", sep="\t")
     assert list(failures.columns) == ["video", "reason", "detail"] and failures.empty
     assert json.loads((work / "results/demo/dataset.json").read_text())["synthetic"] is True

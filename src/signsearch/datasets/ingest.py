@@ -46,6 +46,8 @@ class Problem:
 class DatasetError(UserError, ValueError):
     """One or more problems in a dataset's files; the message lists them (file, line, reason, fix)."""
 
+    listing = True
+
     def __init__(self, dataset: str, problems: list[Problem]):
         self.dataset = dataset
         self.problems = problems
@@ -89,6 +91,8 @@ def _read_table(name: str, path: Path) -> pd.DataFrame:
             sample = fh.read(65536)
         sep = "\t" if path.suffix.lower() == ".tsv" else _delimiter(sample)
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DatasetError(name, [Problem(str(path), None, "the table is empty (not even a header line)")]) from None
     except (csv.Error, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise DatasetError(name, [Problem(str(path), None, f"unreadable table ({type(exc).__name__}: {exc}); save it as UTF-8 CSV or TSV")]) from exc
     table.columns = [c.strip() for c in table.columns]

@@ -2,7 +2,8 @@
 
 Shards are the unit of cluster work. A video keeps its shard forever: videos added later go to new shards, so
 the outputs of existing shards stay valid and a rerun only computes what the new videos need. Files written here
-are rewritten only when their content changes, so Snakemake sees unchanged inputs as unchanged.
+are rewritten only when their content changes, so Snakemake sees unchanged inputs as unchanged. A shard whose
+index calls a video posed although its .pose was deleted loses that index, so its pose job runs again.
 
 Files (paths from `signsearch.layout`): the registry, the dataset record and one shard table per shard
 (video_id, path, pose_path: the input of one pose job).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ import pyarrow.parquet as pq
 from signsearch import atomic
 from signsearch.datasets import ingest
 from signsearch.layout import Layout
+from signsearch.pose.index import lost_poses
 
 REGISTRY_COLUMNS = ["video_id", "path", "gloss", "signer", "split", "source", "shard", "pose_path"]
 SHARD_FORMAT = "s{:05d}"
@@ -58,6 +61,18 @@ def _parquet_bytes(table: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def _forget_lost_poses(layout: Layout, name: str, shard: str) -> None:
+    """Delete a shard index that calls a video ok whose .pose is gone, so that Snakemake runs its pose job again
+    (touching an input would not do: Snakemake skips reruns when a small input's checksum is unchanged). The job
+    is resumable: the poses still present are reused."""
+    index = layout.pose_index(name, shard)
+    lost = lost_poses(index)
+    if lost:
+        print(f"signsearch: dataset '{name}' shard {shard}: {len(lost)} posed video(s) lost their .pose "
+              f"({', '.join(lost[:3])}{', ...' if len(lost) > 3 else ''}); the shard is posed again", file=sys.stderr)
+        index.unlink()
+
+
 def sync(name: str, cfg: dict[str, Any], layout: Layout, shard_size: int) -> pd.DataFrame:
     """Ingest the dataset, assign stable shards against the previous registry, and write the registry files."""
     videos = ingest.read(name, cfg)
@@ -72,6 +87,7 @@ def sync(name: str, cfg: dict[str, Any], layout: Layout, shard_size: int) -> pd.
         live.add(layout.shard_table(name, shard))
         body = members[["video_id", "path", "pose_path"]].to_csv(sep="\t", index=False, lineterminator="\n")
         atomic.write_if_changed(layout.shard_table(name, shard), body.encode("utf-8"))
+        _forget_lost_poses(layout, name, shard)
     for stale in layout.shard_tables_dir(name).glob("*.tsv"):
         if stale not in live:
             stale.unlink()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from signsearch import atomic
@@ -29,8 +30,12 @@ from signsearch import manifest as manifest_mod
 from signsearch.db import schema, server
 from signsearch.db.errors import DimensionMismatch, LoadError
 
-STAGE_COLUMNS = ("video_id", "gloss", "signer", "split", "path", "pose_path", "frames", "vec")
-STAGE_TYPES = ("text", "text", "text", "text", "text", "text", "int4", "vector")
+STAGE_COLUMNS = ("video_id", "gloss", "signer", "split", "path", "pose_path", "frames",
+                 "source_video_id", "segment_index", "start_frame", "end_frame", "start_s", "end_s", "vec")
+STAGE_TYPES = ("text", "text", "text", "text", "text", "text", "int4", "text", "int4", "int4", "int4", "float8",
+               "float8", "vector")
+# The video columns a load writes (all but the id and the vector); the unit columns stay NULL for whole videos.
+VIDEO_COLUMNS = STAGE_COLUMNS[1:-1]
 # Rebuild the HNSW graph from scratch when more than this share of rows changes: a bulk build is much faster than
 # inserting that many vectors into the live graph one by one.
 REBUILD_FRACTION = 0.1
@@ -98,10 +103,15 @@ def _copy_stage(conn: psycopg.Connection, m: manifest_mod.Manifest, ids: list[st
                 paths: dict[str, str] | None) -> None:
     conn.execute(
         "CREATE TEMP TABLE stage (video_id text NOT NULL, gloss text, signer text, split text, path text, "
-        "pose_path text, frames integer, vec vector NOT NULL) ON COMMIT DROP"
+        "pose_path text, frames integer, source_video_id text, segment_index integer, start_frame integer, "
+        "end_frame integer, start_s double precision, end_s double precision, vec vector NOT NULL) ON COMMIT DROP"
     )
+    # A unit plays from its source video: `paths` is keyed by source video id.
+    sources = m.column("source_video_id") if m.has_units else ids
+    units = [m.column(c) if m.has_units else [None] * len(ids) for c in manifest_mod.UNIT_COLUMNS]
     columns = [ids, m.column("gloss"), m.column("signer"), m.column("split"),
-               [paths.get(v) for v in ids] if paths else [None] * len(ids), m.column("pose_path"), m.column("frames")]
+               [paths.get(v) for v in sources] if paths else [None] * len(ids), m.column("pose_path"),
+               m.column("frames"), *units]
     vectors = m.vectors
     with conn.cursor() as cur, cur.copy(f"COPY stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(list(STAGE_TYPES))
@@ -127,22 +137,25 @@ def _pending_changes(conn: psycopg.Connection, dataset_id: int, model_id: int) -
     ).fetchone()[0]
 
 
+def _columns(prefix: str) -> sql.Composed:
+    return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(c) for c in VIDEO_COLUMNS)
+
+
+# Insert new videos, update changed ones (RETURNING only rows it wrote: inserted, or metadata changed).
+_UPSERT_VIDEOS = sql.SQL(
+    """
+    INSERT INTO video AS v (dataset_id, video_id, {cols})
+    SELECT %(d)s, video_id, {cols} FROM stage
+    ON CONFLICT (dataset_id, video_id) DO UPDATE SET ({cols}) = ROW({new})
+     WHERE ({old}) IS DISTINCT FROM ({new})
+    RETURNING v.id, (xmax = 0) AS inserted
+    """
+).format(cols=_columns(""), old=_columns("v."), new=_columns("EXCLUDED."))
+
+
 def _merge(conn: psycopg.Connection, dataset_id: int, model_id: int) -> dict[str, int]:
     meta_changed = {
-        row[0] for row in conn.execute(
-            """
-            INSERT INTO video AS v (dataset_id, video_id, gloss, signer, split, path, pose_path, frames)
-            SELECT %(d)s, video_id, gloss, signer, split, path, pose_path, frames FROM stage
-            ON CONFLICT (dataset_id, video_id) DO UPDATE
-               SET gloss = EXCLUDED.gloss, signer = EXCLUDED.signer, split = EXCLUDED.split,
-                   path = EXCLUDED.path, pose_path = EXCLUDED.pose_path, frames = EXCLUDED.frames
-             WHERE (v.gloss, v.signer, v.split, v.path, v.pose_path, v.frames)
-                   IS DISTINCT FROM (EXCLUDED.gloss, EXCLUDED.signer, EXCLUDED.split, EXCLUDED.path,
-                                     EXCLUDED.pose_path, EXCLUDED.frames)
-            RETURNING v.id, (xmax = 0) AS inserted
-            """,
-            {"d": dataset_id},
-        ) if not row[1]
+        row[0] for row in conn.execute(_UPSERT_VIDEOS, {"d": dataset_id}) if not row[1]
     }
     inserted: set[int] = set()
     vec_changed: set[int] = set()

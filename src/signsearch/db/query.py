@@ -26,6 +26,8 @@ from signsearch.db.errors import DimensionMismatch, InvalidQuery, UnknownDataset
 
 FILTER_KEYS = ("split", "gloss", "signer")
 RESULT_COLUMNS = ("video_id", "gloss", "signer", "split", "path", "pose_path")
+# A unit's source video and range (None for whole videos): players seek `path` to start_s and stop at end_s.
+UNIT_COLUMNS = ("source_video_id", "start_s", "end_s", "start_frame", "end_frame")
 # ef_search bounds the HNSW candidate list; 40 (pgvector's default) loses recall on clustered data, so take more.
 MIN_EF_SEARCH = 100
 
@@ -96,12 +98,13 @@ def _knn_sql(target: Target, metric: str, exact: bool, where: dict[str, str], ex
     return sql.SQL(
         "SELECT {cols}, {distance} AS distance FROM embedding e JOIN video v ON v.id = e.video_pk "
         "WHERE {conds} ORDER BY {order} LIMIT %(k)s"
-    ).format(cols=sql.SQL(", ").join(sql.SQL("v.") + sql.Identifier(c) for c in RESULT_COLUMNS),
+    ).format(cols=sql.SQL(", ").join(sql.SQL("v.") + sql.Identifier(c) for c in RESULT_COLUMNS + UNIT_COLUMNS),
              distance=distance, conds=sql.SQL(" AND ").join(conds), order=order)
 
 
 def _rows(cur: psycopg.Cursor) -> list[dict[str, Any]]:
-    return [dict(zip(RESULT_COLUMNS, r[:-1]), rank=i, distance=float(r[-1])) for i, r in enumerate(cur, start=1)]
+    return [dict(zip(RESULT_COLUMNS + UNIT_COLUMNS, r[:-1]), rank=i, distance=float(r[-1]))
+            for i, r in enumerate(cur, start=1)]
 
 
 def _run(conn: psycopg.Connection, query: sql.Composed, params: dict[str, Any], k: int, exact: bool,
@@ -133,7 +136,8 @@ def knn(
     exact: bool = False,
     exclude_video_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The k nearest videos: dicts of rank (1-based), video_id, gloss, signer, split, path, pose_path, distance."""
+    """The k nearest units: dicts of rank (1-based), video_id, gloss, signer, split, path, pose_path, distance, and
+    the unit's source_video_id, start_s, end_s, start_frame, end_frame (None when the unit is a whole video)."""
     _check_k(k)
     target = resolve(conn, dataset, model)
     q = _vector(vector, target.dim, model)

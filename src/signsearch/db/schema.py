@@ -65,6 +65,19 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX embedding_dataset_model ON embedding (dataset_id, model_id);
         """,
     ),
+    (
+        2,
+        "units: a video row may be a sign segment or trimmed clip of a source video (issue 10)",
+        """
+        ALTER TABLE video
+            ADD COLUMN IF NOT EXISTS source_video_id text,
+            ADD COLUMN IF NOT EXISTS segment_index integer,
+            ADD COLUMN IF NOT EXISTS start_frame integer,
+            ADD COLUMN IF NOT EXISTS end_frame integer,
+            ADD COLUMN IF NOT EXISTS start_s double precision,
+            ADD COLUMN IF NOT EXISTS end_s double precision;
+        """,
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -8,11 +8,13 @@ its default stops the server when the starting process exits. It listens on a Un
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -139,6 +141,19 @@ def resolve_url(data_dir: str | os.PathLike[str], start: bool = True) -> str:
     return _socket_url(info, DATABASE)
 
 
+@contextlib.contextmanager
+def session(data_dir: str | os.PathLike[str]) -> Iterator[str]:
+    """The URL of `resolve_url(data_dir, start=True)` for one command; an embedded server this call had to start
+    is stopped again at the end (a one-off `signsearch search` leaves no server behind)."""
+    started = not os.environ.get(ENV_URL) and _postmaster(_pgdata(data_dir)) is None
+    url = resolve_url(data_dir, start=True)
+    try:
+        yield url
+    finally:
+        if started:
+            stop(data_dir)
+
+
 _URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
@@ -159,7 +174,7 @@ def connect(url: str) -> psycopg.Connection:
 
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-    except psycopg.OperationalError as exc:
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:  # unreachable / not a connection string
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         source = f"{ENV_URL} ({redact(url)})" if os.environ.get(ENV_URL) == url else redact(url)
         raise DatabaseUnavailable(

@@ -41,4 +41,19 @@ def load_embedder(spec: ModelSpec) -> Embedder:
         from signsearch.embed.signclip import SignCLIPEmbedder
 
         return SignCLIPEmbedder(spec)
+    if spec.kind == "trained":
+        return _trained_embedder(spec)
     raise ModelUnavailable(f"model '{spec.name}': no embedder for kind '{spec.kind}'")
+
+
+def _trained_embedder(spec: ModelSpec) -> Embedder:
+    from signsearch.train.embedder import TrainedEmbedder
+
+    path = spec.files["checkpoint"]
+    if not path.is_file():
+        raise ModelUnavailable(
+            f"trained model '{spec.name}': no checkpoint at {path} yet (the train_model rule writes it: "
+            f"snakemake --cores all {path})"
+        )
+    # None lets TrainedEmbedder take cuda when one is visible; a CPU-only model stays on the CPU.
+    return TrainedEmbedder(spec.name, path, spec.device or (None if spec.gpu else "cpu"))

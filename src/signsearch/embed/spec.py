@@ -14,6 +14,7 @@ from typing import Any
 
 from signsearch.config import validate_model
 from signsearch.errors import UserError
+from signsearch.layout import Layout
 
 TEXT_KINDS = frozenset({"signclip"})  # kinds with a text tower: text search, the text-video protocol
 # The files each kind loads: entry key -> None for a file, or the names a folder must hold.
@@ -50,7 +51,7 @@ class ModelSpec:
     gpu: bool
     files: Mapping[str, Path]  # the files it loads, by entry key (checkpoint, tokenizer)
     has_text: bool
-    trained_on: tuple[tuple[str, tuple[str, ...]], ...]  # (dataset, splits; () = every split)
+    trained_on: tuple[tuple[str, tuple[str, ...]], ...]  # (dataset, splits; () = every split), `train` data included
     prompt: str
     options: Mapping[str, Any]
     required: bool
@@ -67,8 +68,15 @@ class ModelSpec:
                 missing += [f"{key}: {path / name}" for name in inside if not (path / name).is_file()]
         return missing
 
+    @property
+    def training_datasets(self) -> list[str]:
+        """The datasets a `kind: trained` model trains on, in `train.data` order ([] for other kinds)."""
+        train = self.cfg.get("train") if self.kind == "trained" else None
+        return list(dict.fromkeys(d["dataset"] for d in train["data"])) if train else []
+
     def saw_in_training(self, dataset: str, splits: Sequence[str | None]) -> bool:
-        """True when the model was trained on some of these videos (`trained_on` names the dataset and split)."""
+        """True when the model was trained on some of these videos (`trained_on` or the `train` data and validation
+        splits name the dataset and split)."""
         wanted = {s for s in splits if s}
         return any(ds == dataset and (not trained or set(trained) & wanted) for ds, trained in self.trained_on)
 
@@ -84,14 +92,31 @@ def model_spec(name: str, entry: Mapping[str, Any]) -> ModelSpec:
         long_inputs=cfg["long_inputs"],
         device=cfg.get("device"),
         gpu=cfg["gpu"],
-        files={key: Path(cfg[key]) for key in KIND_FILES.get(cfg["kind"], {}) if cfg.get(key)},
+        files=_files(name, cfg),
         has_text=cfg["kind"] in TEXT_KINDS,
-        trained_on=tuple((t["dataset"], tuple(t.get("splits") or ())) for t in cfg["trained_on"]),
+        trained_on=_trained_on(cfg),
         prompt=cfg["prompt"],
         options=cfg["options"],
         required=cfg["required"],
         cfg=cfg,
     )
+
+
+def _files(name: str, cfg: Mapping[str, Any]) -> dict[str, Path]:
+    if cfg["kind"] == "trained":  # written by the train_model rule, so never "missing" before the run
+        return {"checkpoint": Layout().model_files(name)["checkpoint"]}
+    return {key: Path(cfg[key]) for key in KIND_FILES.get(cfg["kind"], {}) if cfg.get(key)}
+
+
+def _trained_on(cfg: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The hand-written `trained_on` plus, for kind trained, what its `train` block reads: the training splits and
+    the validation splits (early stopping saw them); a dataset trained on without splits counts whole."""
+    seen = [(t["dataset"], tuple(t.get("splits") or ())) for t in cfg["trained_on"]]
+    train = cfg.get("train") if cfg["kind"] == "trained" else None
+    if train:
+        validation = tuple(train["validation"]["splits"])
+        seen += [(d["dataset"], tuple(d["splits"]) + validation if d["splits"] else ()) for d in train["data"]]
+    return tuple(seen)
 
 
 def model_specs(config: Mapping[str, Any]) -> dict[str, ModelSpec]:

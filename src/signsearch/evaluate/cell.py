@@ -3,8 +3,9 @@ each file written once (names in `signsearch.layout.CELL_FILES`, all atomic):
 
 * ``metrics.json``: {dataset, model, subset, k, metric, backend, flagged, videos, glosses, missing_videos,
   backend_agreement, subset_note, variants: {all | cross_signer | dictionary | text_video: {metrics, chance,
-  counts}}} (NaN written as null). A cell of a skipped subset holds {dataset, model, subset, skipped}.
-* ``metrics.tsv``: long table of the all / cross_signer variants, columns variant, metric, value, chance.
+  counts; best (all, cross_signer: a perfect ranking's values)}}} (NaN written as null). A cell of a skipped
+  subset holds {dataset, model, subset, skipped}.
+* ``metrics.tsv``: long table of the all / cross_signer variants, columns variant, metric, value, chance, best.
 * ``neighbours.parquet``: query_video_id, rank (1..k), neighbour_video_id, distance (float32), match (bool),
   query_gloss, neighbour_gloss; every query of the subset, variant 'all', ranks with no candidate left out.
 * ``confusions.tsv``: gloss_a, gloss_b, a_to_b, b_to_a, total (`confusions.confusion_pairs`, evaluated queries).
@@ -111,14 +112,15 @@ def evaluate_cell(
         "glosses": int(pd.Series(glosses).nunique()),
         "missing_videos": int(len(wanted) - len(present)),
         "backend_agreement": agreement,
-        "variants": {name: {"metrics": v.values, "chance": v.chance, "counts": v.counts} for name, v in variants.items()},
+        "variants": {name: {"metrics": v.values, "chance": v.chance, "best": v.best, "counts": v.counts}
+                     for name, v in variants.items()},
     }
     evaluated = rel_all.n_relevant >= 1
     return CellResult(
         metrics=metrics,
         table=_long_table(variants, k),
         neighbours=_neighbours(ids, glosses, idx, dist, matches),
-        confusions=confusion_pairs(idx[evaluated], glosses[evaluated], glosses),
+        confusions=confusion_pairs(idx[evaluated], glosses[evaluated], glosses, rel_all.n_relevant[evaluated]),
         per_gloss=per_gloss_table(glosses, matches, mem.first_match, evaluated, glosses),
     )
 
@@ -141,7 +143,7 @@ def run_cell(
     subset = read_subset(subset_path)
     base = {"dataset": dataset, "model": spec.name, "subset": subset.name}
     if not subset.video_ids:
-        _write_skipped(outputs, {**base, "skipped": subset.note.removeprefix(SKIPPED)})
+        _write_skipped(outputs, {**base, "skipped": subset.note.removeprefix(SKIPPED) or "the subset has no videos"})
         return base
     reg = pq.read_table(registry_path, columns=["video_id", "split"]).to_pandas()
     splits = reg.loc[reg["video_id"].isin(subset.video_ids), "split"].unique()
@@ -223,7 +225,7 @@ def _text_video_variant(m: manifest.Manifest, ids: set[str], spec: ModelSpec) ->
 
 def _write_skipped(outputs: Mapping[str, str | Path], info: dict[str, Any]) -> None:
     write_json(outputs["metrics"], info)
-    write_text(outputs["table"], "variant\tmetric\tvalue\tchance\n")
+    write_text(outputs["table"], "variant\tmetric\tvalue\tchance\tbest\n")
     write_text(outputs["confusions"], "gloss_a\tgloss_b\ta_to_b\tb_to_a\ttotal\n")
     write_text(outputs["per_gloss"], "gloss\tvideos\tqueries\tp_at_1\tp_at_k\thit_rate\tmrr\tmedian_first_rank\n")
     pd.DataFrame({"query_video_id": pd.Series(dtype=str)}).to_parquet(outputs["neighbours"])
@@ -231,8 +233,9 @@ def _write_skipped(outputs: Mapping[str, str | Path], info: dict[str, Any]) -> N
 
 def _long_table(variants: dict[str, RankingMetrics], k: int) -> pd.DataFrame:
     return pd.DataFrame(
-        [(name, key, v.values[key], v.chance[key]) for name, v in variants.items() for key in metric_names(k)],
-        columns=["variant", "metric", "value", "chance"],
+        [(name, key, v.values[key], v.chance[key], v.best.get(key)) for name, v in variants.items()
+         for key in metric_names(k)],
+        columns=["variant", "metric", "value", "chance", "best"],
     )
 
 

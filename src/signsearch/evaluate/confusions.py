@@ -9,18 +9,31 @@ CONFUSION_COLUMNS = ["gloss_a", "gloss_b", "a_to_b", "b_to_a", "total"]
 PER_GLOSS_COLUMNS = ["gloss", "videos", "queries", "p_at_1", "p_at_k", "hit_rate", "mrr", "median_first_rank"]
 
 
-def confusion_pairs(idx: np.ndarray, query_glosses: np.ndarray, corpus_glosses: np.ndarray) -> pd.DataFrame:
-    """Gloss pairs by how often each one's queries retrieve the other in the top k.
+def confusion_pairs(idx: np.ndarray, query_glosses: np.ndarray, corpus_glosses: np.ndarray,
+                    relevant: np.ndarray | None = None) -> pd.DataFrame:
+    """Gloss pairs by how often a video of one gloss outranks a right answer in the other's queries.
 
-    a_to_b counts neighbours of gloss b in the lists of gloss-a queries (gloss_a < gloss_b alphabetically),
-    total = a_to_b + b_to_a; sorted by total, descending (then by name). Pass only evaluated queries: a video
-    whose gloss has no other example cannot be confused, it has nothing right to find.
+    A neighbour of a wrong gloss b at rank r of a gloss-a query counts only while some right video (of gloss a)
+    still ranks below it: fewer than `relevant[q]` right videos were retrieved before rank r. So the filler after
+    every right video was found (P@1 = 1 with two other takes: ranks 3-10 must be someone) is no confusion.
+    `relevant` is the number of right videos each query has in the corpus (default: the corpus's videos of its
+    gloss minus the query itself, as in leave-one-out). a_to_b counts gloss-b neighbours of gloss-a queries
+    (gloss_a < gloss_b alphabetically), total = a_to_b + b_to_a; sorted by total, descending (then by name).
+    Pass only evaluated queries: a video whose gloss has no other example has nothing right to find.
     """
-    qg = np.repeat(np.asarray(query_glosses, dtype=object), idx.shape[1])
-    flat = idx.ravel()
+    idx = np.asarray(idx)
+    qgloss = np.asarray(query_glosses, dtype=object)
     cg = np.asarray(corpus_glosses, dtype=object)
-    ok = flat >= 0
-    df = pd.DataFrame({"a": qg[ok], "b": cg[flat[ok]]}).dropna()
+    if relevant is None:
+        counts = pd.Series(cg).value_counts()
+        relevant = np.array([counts.get(g, 0) - 1 for g in qgloss])
+    ok = idx >= 0
+    neighbour = np.where(ok, cg[np.where(ok, idx, 0)], None)
+    right = ok & (neighbour == qgloss[:, None])
+    right_before = np.cumsum(right, axis=1) - right
+    outranks = ok & ~right & (right_before < np.asarray(relevant)[:, None])
+    qg = np.repeat(qgloss, idx.shape[1]).reshape(idx.shape)
+    df = pd.DataFrame({"a": qg[outranks], "b": neighbour[outranks]}).dropna()
     df = df[df["a"] != df["b"]]
     if df.empty:
         return pd.DataFrame(columns=CONFUSION_COLUMNS)

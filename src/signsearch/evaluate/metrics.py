@@ -34,7 +34,7 @@ random permutation, averaged over the evaluated queries with their own (N, R):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,7 @@ class RankingMetrics:
     values: dict[str, float]
     chance: dict[str, float]
     counts: dict[str, int]
+    best: dict[str, float] = field(default_factory=dict)  # what a perfect ranking scores (`best_levels`)
 
 
 def metric_names(k: int) -> list[str]:
@@ -149,6 +150,17 @@ def chance_levels(n_relevant: np.ndarray, n_candidates: np.ndarray, k: int) -> d
     return acc
 
 
+def best_levels(n_relevant: np.ndarray, k: int) -> dict[str, float]:
+    """What `ranking_metrics` gives for a perfect ranking (every relevant candidate first): P@j is capped at
+    mean(min(R, j) / j), e.g. 0.2 for P@10 with two other takes per gloss; the other metrics reach 1 (rank 1)."""
+    R = np.asarray(n_relevant, dtype=np.float64)
+    if len(R) == 0:
+        return {name: float("nan") for name in metric_names(k)}
+    out = {f"p_at_{j}": float((np.minimum(R, j) / j).mean()) for j in sorted({1, 5, k}) if j <= k}
+    out |= {f"r_at_{k}": 1.0, f"map_at_{k}": 1.0, f"mrr_at_{k}": 1.0, "median_first_rank": 1.0}
+    return out
+
+
 def _no_match_in_first(n: int, rel: int, length: int) -> np.ndarray:
     """P[no relevant item among the first r] = C(n - rel, r) / C(n, r) for r = 1..length (0 once r > n - rel)."""
     i = np.arange(length)
@@ -169,4 +181,5 @@ def evaluate_queries(
         values=ranking_metrics(matches[ok], rel.n_relevant[ok], first_rank[ok]),
         chance=chance_levels(rel.n_relevant[ok], rel.n_candidates[ok], k),
         counts=counts,
+        best=best_levels(rel.n_relevant[ok], k),
     )

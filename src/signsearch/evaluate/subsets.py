@@ -72,7 +72,11 @@ def make_subset(
     are resolved against `base_dir`."""
     kind = spec.get("kind")
     seed = int(spec.get("seed", 0))
-    rows = table[table["gloss"].notna()].sort_values("video_id", kind="stable")
+    rows = table[table["gloss"].notna() & (table["gloss"].astype(str).str.strip() != "")]
+    rows = rows.sort_values("video_id", kind="stable")
+    if rows.empty:
+        raise SubsetError(f"subset {name!r}: no video of the dataset has a gloss ({len(table)} videos), and "
+                          "retrieval is scored by gloss; add a gloss column to the metadata to evaluate it")
     rng = np.random.default_rng(seed)
     note = ""
     if kind == "all":

@@ -34,3 +34,13 @@ def media_fragment(url: str, start: float | None = None, end: float | None = Non
 
 def _seconds(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") or "0"
+
+
+def time_range_label(start: float, end: float) -> str:
+    """A segment's place in its video as a card shows it: "00:12.4–00:13.1" (minutes:seconds, tenths)."""
+    return f"{_clock(start)}–{_clock(end)}"
+
+
+def _clock(seconds: float) -> str:
+    tenths = round(seconds * 10)
+    return f"{tenths // 600:02d}:{tenths % 600 / 10:04.1f}"

@@ -112,6 +112,17 @@ def make_preview(
     return PreviewInfo(dst, codec, width, height, count, round(seconds, 4), size)
 
 
+def describe_preview(path: str | os.PathLike[str]) -> PreviewInfo:
+    """The facts of a preview made before (read from its header; raises av.FFmpegError when unreadable)."""
+    path = Path(path)
+    with av.open(str(path)) as inp:
+        stream = inp.streams.video[0]
+        seconds = float(inp.duration / av.time_base) if inp.duration else 0.0
+        codec = "h264" if stream.codec_context.name == "h264" else stream.codec_context.name
+        return PreviewInfo(path, codec, stream.width, stream.height, stream.frames, round(seconds, 4),
+                           path.stat().st_size)
+
+
 Timed = tuple[av.VideoFrame, int]  # a frame and its timestamp in the stream's time base
 
 

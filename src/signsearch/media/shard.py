@@ -1,8 +1,8 @@
 """The per-shard preview job: a browser-playable preview of every video of a shard, and an index of them.
 
 One row per video (`INDEX_SCHEMA`); a video that cannot be previewed is a `failed` row with the reason in
-`detail`, and the job goes on, so one bad file never costs the shard. Previews are cheap next to poses (see
-bench/bench_preview.py), so a rerun of the shard simply makes them again.
+`detail`, and the job goes on, so one bad file never costs the shard. A rerun of the shard (a video added or
+replaced) keeps every preview newer than its source and makes only the others.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from signsearch.atomic import atomic_path
 from signsearch.datasets.ids import file_stem
 from signsearch.pose.index import read_shard_table
 from signsearch.errors import UserError
-from signsearch.media.preview import PREVIEW_SUFFIX, make_preview
+from signsearch.media.preview import PREVIEW_SUFFIX, PreviewInfo, describe_preview, make_preview
 
 INDEX_SCHEMA = pa.schema(
     [
@@ -61,7 +61,8 @@ def make_previews(
         video_id = record["video_id"]
         target = out_dir / f"{file_stem(video_id)}{PREVIEW_SUFFIX}"
         try:
-            info = make_preview(record["path"], target, max_height=max_height, fps=fps, crf=crf)
+            info = _up_to_date(record["path"], target) or make_preview(record["path"], target, max_height=max_height,
+                                                                      fps=fps, crf=crf)
         except (UserError, av.FFmpegError) as err:  # FFmpegError: an encoder refusing what this input decoded to
             rows.append({"video_id": video_id, "preview_path": None, "status": "failed", "detail": str(err),
                          "codec": None, "width": None, "height": None, "frames": None, "seconds": None,
@@ -71,6 +72,16 @@ def make_previews(
                      "codec": info.codec, "width": info.width, "height": info.height, "frames": info.frames,
                      "seconds": info.seconds, "bytes": info.bytes})
     return rows
+
+
+def _up_to_date(src: str, target: Path) -> PreviewInfo | None:
+    """The preview `target` if it was made after `src` last changed and still reads; None means make it."""
+    try:
+        if target.stat().st_mtime_ns < Path(src).stat().st_mtime_ns:
+            return None
+        return describe_preview(target)
+    except (OSError, av.FFmpegError, IndexError):
+        return None
 
 
 def write_index(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:

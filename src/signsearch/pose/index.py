@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from pose_format import Pose
 
 from signsearch.atomic import atomic_path
+from signsearch.pose.usable import unusable
 
 INDEX_SCHEMA = pa.schema(
     [
@@ -64,11 +65,21 @@ def describe_pose(video_id: str, pose_path: str, source: str | None = None) -> d
         return {**row, "reason": "unreadable_pose", "detail": f"{type(exc).__name__}: {exc}"[:500]}
     frames = int(pose.body.data.shape[0])
     row.update(frames=frames, fps=float(pose.body.fps), width=int(pose.header.dimensions.width), height=int(pose.header.dimensions.height))
-    if frames == 0:
-        return {**row, "reason": "no_frames", "detail": "the pose has 0 frames"}
-    if not (pose.body.confidence > 0).any():
-        return {**row, "reason": "no_person", "detail": "no point is detected in any frame"}
+    problem = unusable(pose)
+    if problem is not None:
+        return {**row, "reason": problem[0], "detail": problem[1]}
     return {**row, "status": "ok"}
+
+
+def lost_poses(index: str | os.PathLike[str]) -> list[str]:
+    """Video ids the shard index calls ok whose .pose no longer exists (deleted since): the shard must rerun."""
+    if not Path(index).is_file():
+        return []
+    try:
+        rows = pq.read_table(index, columns=["video_id", "pose_path", "status"]).to_pylist()
+    except (OSError, ValueError, pa.ArrowException):  # damaged: a rerun rewrites it anyway
+        return []
+    return [r["video_id"] for r in rows if r["status"] == "ok" and not Path(r["pose_path"]).exists()]
 
 
 def index_shard(shard_table: str | os.PathLike[str], index_out: str | os.PathLike[str]) -> dict[str, Any]:

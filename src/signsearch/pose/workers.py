@@ -3,15 +3,20 @@
 Workers are plain subprocesses (`python -m signsearch.pose.workers`) that load MediaPipe once and read
 tasks as JSON lines. Not multiprocessing: `spawn` re-runs the parent's `__main__` (under Snakemake's
 `script:` that is the job script itself), and `fork` aborts in MediaPipe once the parent has run a model.
-A worker that dies (e.g. a crash inside MediaPipe) fails only the video it was posing and is restarted.
+A worker that dies (e.g. a crash inside MediaPipe) is restarted and given its video once more; a second crash
+fails only that video, a second SIGKILL (the out-of-memory killer, an operator) fails the job.
+Faults of the machine (disk full, I/O errors, no memory) are `EnvironmentFault`s: they fail the job, so the
+video is not blamed in failures.tsv and a rerun tries again.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -25,9 +30,23 @@ import numpy as np
 from signsearch.atomic import atomic_path
 from signsearch.pose.probe import DEFAULT_FRAME_TOLERANCE, ERROR, VideoFailure
 from signsearch.pose.stderr_filter import filtered_stderr
+from signsearch.pose.usable import unusable
 
 if TYPE_CHECKING:
     from signsearch.pose.estimate import HolisticEstimator
+
+
+# errno values that say the machine, not the video, is at fault.
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE,
+                            errno.ENFILE})
+
+
+class EnvironmentFault(RuntimeError):
+    """The machine failed (disk full, I/O error, a killed worker): the job fails instead of blaming a video."""
+
+
+def machine_fault(err: BaseException) -> bool:
+    return isinstance(err, MemoryError) or (isinstance(err, OSError) and err.errno in MACHINE_ERRNOS)
 
 
 @dataclass(frozen=True)
@@ -51,7 +70,8 @@ class Settings:
 
 
 def pose_task(estimator: HolisticEstimator, task: Task) -> dict[str, Any]:
-    """Pose one video and write its .pose atomically; a failure becomes a failed row, never an exception."""
+    """Pose one video and write its .pose atomically; a bad video becomes a failed row, a fault of the machine an
+    `EnvironmentFault`."""
     row = _failed_row(task)
     try:
         # Stat before reading: if the video changes while it is posed, the next run sees it changed.
@@ -61,11 +81,16 @@ def pose_task(estimator: HolisticEstimator, task: Task) -> dict[str, Any]:
         pass  # the estimator reports it as missing or unreadable
     try:
         pose = estimator.estimate(task.video)
+        problem = unusable(pose)
+        if problem is not None:
+            raise VideoFailure(*problem)
         with atomic_path(task.pose_path) as tmp, open(tmp, "wb") as fh:
             pose.write(fh)
     except VideoFailure as failure:
         row.update(reason=failure.reason, detail=failure.detail)
-    except Exception as err:  # one odd file must not stop the shard
+    except Exception as err:  # one odd file must not stop the shard; a fault of the machine must
+        if machine_fault(err):
+            raise EnvironmentFault(f"posing {task.video}: {type(err).__name__}: {err}") from err
         row.update(reason=ERROR, detail=f"{type(err).__name__}: {err}"[:500])
     else:
         dims = pose.header.dimensions
@@ -113,13 +138,21 @@ def _drive(settings: Settings, todo: queue.SimpleQueue[Task], done: queue.Simple
                 task = todo.get_nowait()
             except queue.Empty:
                 return
-            worker = worker or _Worker(settings)
-            row = worker.run(task)
-            if row is None:
+            for _ in range(2):  # a worker that dies gets a fresh process and the same video once more
+                worker = worker or _Worker(settings)
+                row = worker.run(task)
+                if row is not None:
+                    break
                 code = worker.close()
                 worker = None
+            if row is None:
+                if code == -signal.SIGKILL:
+                    raise EnvironmentFault(f"the worker process was killed (exit code {code}) twice posing "
+                                           f"{task.video}: out of memory? (the job fails; a rerun retries it)")
                 row = _failed_row(task)
                 row.update(reason=ERROR, detail=f"the worker process died (exit code {code}) posing this video")
+            elif "fault" in row:
+                raise EnvironmentFault(row["fault"])
             done.put((task.position, row))
     except BaseException as err:  # surfaced in the parent's thread
         done.put(err)
@@ -193,7 +226,11 @@ def _serve(settings_json: str) -> None:
     os.dup2(2, 1)  # stray prints (libraries, C++ logs) must not corrupt the row channel
     with filtered_stderr(), Settings(**json.loads(settings_json)).estimator() as estimator:
         for line in sys.stdin:
-            rows.write(json.dumps(pose_task(estimator, Task(**json.loads(line)))) + "\n")
+            try:
+                row = pose_task(estimator, Task(**json.loads(line)))
+            except EnvironmentFault as fault:  # told to the parent, which fails the job
+                row = {"fault": str(fault)}
+            rows.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pose_format import Pose
 from signsearch.atomic import write_text
 from signsearch.embed.pose_arrays import HolisticArrays
 from signsearch.errors import UserError
+from signsearch.layout import MODEL_FILES, files_in
 from signsearch.embed.signclip.checkpoint import file_sha256
 from signsearch.train import checkpoint
 from signsearch.train.features import Clip, clip_from_pose, normalise, read_pose
@@ -73,7 +74,7 @@ def train_model(
     if validation and not _cross_signer_pairs(validation):
         raise UserError("validation needs some gloss made by >= 2 of its signers (early stopping scores cross-signer)")
     outcome = train(_labelled(records), _labelled(validation) if validation else None, config, progress=progress)
-    out = Path(out_dir)
+    files = files_in(Path(out_dir), MODEL_FILES)
     info: dict[str, Any] = {
         "format": checkpoint.FORMAT,
         "config": config.to_dict(),
@@ -82,12 +83,11 @@ def train_model(
         "epochs_run": len(outcome.history),
         "validation": outcome.validation,
     }
-    path = out / "checkpoint.pt"
-    checkpoint.save(path, outcome.model, info)
-    write_training_table(out / "training.tsv", outcome.history)
-    write_curve(out / "curve.png", outcome.history, outcome.best_epoch)
-    write_text(out / "model_card.md", model_card(info, file_sha256(path)))
-    return TrainResult(path, outcome)
+    checkpoint.save(files["checkpoint"], outcome.model, info)
+    write_training_table(files["table"], outcome.history)
+    write_curve(files["curve"], outcome.history, outcome.best_epoch)
+    write_text(files["card"], model_card(info, file_sha256(files["checkpoint"])))
+    return TrainResult(files["checkpoint"], outcome)
 
 
 def load_clip(source: str | Path | Pose | HolisticArrays) -> Clip:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from signsearch.config import ConfigSource
 from signsearch.layout import Layout
+from signsearch.search import VIDEO_SUFFIXES
+
+VIDEO_KINDS = ("folder", "asl_citizen")  # dataset kinds whose rows are video files (rules/common.smk: the same)
+PREVIEW_SUFFIXES = (".mp4", ".webm")  # signsearch.media.preview writes one of them (PREVIEW_SUFFIX)
 
 HINT_BUILD = "make demo   (or: snakemake --cores 2)"
 HINT_DB = "signsearch db start"
@@ -40,7 +46,7 @@ class DbState:
 
 
 class Backend:
-    def __init__(self, config_path: str | os.PathLike[str] | None = None, results_dir: str | os.PathLike[str] = "results"):
+    def __init__(self, config_path: ConfigSource = None, results_dir: str | os.PathLike[str] = "results"):
         self.config_path = config_path
         self.layout = Layout(Path(results_dir))
         self._search_lock = threading.Lock()  # pose estimation is CPU-heavy: one upload at a time
@@ -75,8 +81,48 @@ class Backend:
         path = Path(row[column]) if row and row.get(column) else None
         return path if path is not None and path.is_file() else None
 
+    def dataset_record(self, dataset: str) -> dict[str, Any]:
+        """dataset.json of the registry (kind, root folder, counts); {} when there is none."""
+        path = self.layout.dataset_record(dataset)
+        if not _safe_name(dataset) or not path.is_file():
+            return {}
+        stat = path.stat()
+        return _read_json(str(path), stat.st_mtime_ns, stat.st_size)
+
+    def has_videos(self, dataset: str) -> bool:
+        """A dataset of video files (not of .pose files, not synthetic)."""
+        return self.dataset_record(dataset).get("kind") in VIDEO_KINDS
+
+    def posed_ok(self, dataset: str) -> frozenset[str]:
+        """Ids of the videos the pose stage read successfully (poses.parquet)."""
+        path = self.layout.poses(dataset)
+        if not _safe_name(dataset) or not path.is_file():
+            return frozenset()
+        stat = path.stat()
+        return _ok_ids(str(path), stat.st_mtime_ns, stat.st_size)
+
     def video_file(self, dataset: str, video_id: str) -> Path | None:
-        return self._listed_file(dataset, video_id, "path")
+        """The source video of a row, only if it was posed successfully, is a video by its suffix and lies inside
+        the dataset's folder (a metadata table can name any file: /etc/shadow must never be served)."""
+        root = self.dataset_record(dataset).get("root")
+        if not root or not self.has_videos(dataset) or video_id not in self.posed_ok(dataset):
+            return None
+        path = self._listed_file(dataset, video_id, "path")
+        if path is None or path.suffix.lower() not in VIDEO_SUFFIXES:
+            return None
+        resolved, base = path.resolve(), Path(root).resolve()
+        return resolved if resolved.is_relative_to(base) else None
+
+    def preview_file(self, dataset: str, video_id: str) -> Path | None:
+        """The browser-playable preview the workflow made of a row's video (results/<dataset>/previews/)."""
+        row = self.registry_row(dataset, video_id)
+        if not row or not row.get("shard") or not self.has_videos(dataset):
+            return None
+        for suffix in PREVIEW_SUFFIXES:
+            path = self.layout.preview_file(dataset, str(row["shard"]), video_id, suffix)
+            if path.is_file() and path.stat().st_size > 0:
+                return path
+        return None
 
     def pose_file(self, dataset: str, video_id: str) -> Path | None:
         return self._listed_file(dataset, video_id, "pose_path")
@@ -87,6 +133,13 @@ class Backend:
             return []
         glosses = reg["gloss"] if "gloss" in reg else [None] * len(reg)
         return [(str(v), str(g) if g is not None else "") for v, g in list(zip(reg["video_id"], glosses))[:limit]]
+
+    def column_values(self, dataset: str, column: str, limit: int = 2000) -> list[str]:
+        """The distinct values of a registry column (glosses, signers), sorted, for the filters' suggestions."""
+        reg = self.registry(dataset)
+        if reg is None or column not in reg:
+            return []
+        return sorted({str(v) for v in reg[column].dropna()})[:limit]
 
     def splits(self, dataset: str) -> list[str]:
         reg = self.registry(dataset)
@@ -143,6 +196,23 @@ class Backend:
         lock = self._search_lock if upload else contextlib.nullcontext()
         with lock, self.connect(config) as conn:
             return nearest_videos(conn, config, **kwargs)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_json(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@functools.lru_cache(maxsize=16)
+def _ok_ids(path: str, _mtime_ns: int, _size: int) -> frozenset[str]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["video_id", "status"]).to_pandas()
+    return frozenset(table.loc[table["status"] == "ok", "video_id"].astype(str))
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,6 +1,8 @@
 """A 2-D map of one manifest's embedding space: PCA of the (L2-normalised) vectors, one colour per gloss.
 
 With many glosses only the most frequent `MAX_GLOSSES` get their own colour and legend entry; the rest are grey.
+`points` gives where each video landed on the PNG (fractions of its width and height), so the page can show and
+open the video under the pointer (static/map.js).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import functools
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,16 +39,27 @@ def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def render_png(manifest_path: str | os.PathLike[str], title: str = "") -> bytes:
     """The map as PNG bytes (cached by path, size and modification time)."""
+    return _cached(manifest_path, title)[0]
+
+
+def points(manifest_path: str | os.PathLike[str], title: str = "") -> list[dict[str, Any]]:
+    """Each drawn video of `render_png(manifest_path, title)`: video_id, gloss and x, y as fractions of the image
+    from its top-left corner (the same render, so the positions match the PNG pixel for pixel)."""
+    return _cached(manifest_path, title)[1]
+
+
+def _cached(manifest_path: str | os.PathLike[str], title: str) -> tuple[bytes, list[dict[str, Any]]]:
     path = Path(manifest_path)
     stat = path.stat()
     return _render(str(path), stat.st_mtime_ns, stat.st_size, title)
 
 
 @functools.lru_cache(maxsize=16)
-def _render(path: str, _mtime_ns: int, _size: int, title: str) -> bytes:
+def _render(path: str, _mtime_ns: int, _size: int, title: str) -> tuple[bytes, list[dict[str, Any]]]:
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from signsearch import manifest
@@ -53,9 +67,10 @@ def _render(path: str, _mtime_ns: int, _size: int, title: str) -> bytes:
     m = manifest.read(path)
     vectors = m.vectors
     glosses = np.array([g if g is not None else "(no gloss)" for g in m.column("gloss")], dtype=object)
+    ids = np.array([str(v) for v in m.column("video_id")], dtype=object)
     if len(vectors) > MAX_POINTS:
         pick = np.random.default_rng(0).choice(len(vectors), MAX_POINTS, replace=False)
-        vectors, glosses = vectors[pick], glosses[pick]
+        vectors, glosses, ids = vectors[pick], glosses[pick], ids[pick]
     coords, share = pca_2d(vectors)
 
     names, counts = np.unique(glosses, return_counts=True)
@@ -78,6 +93,12 @@ def _render(path: str, _mtime_ns: int, _size: int, title: str) -> bytes:
     ax.grid(alpha=0.25)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, markerscale=1.1)
     fig.tight_layout()
+    FigureCanvasAgg(fig).draw()  # lays the axes out, so data -> pixel positions are those of the saved PNG
+    pixels = ax.transData.transform(coords) if len(coords) else np.zeros((0, 2))
+    width, height = fig.bbox.width, fig.bbox.height
+    drawn = [{"video_id": vid, "gloss": None if gloss == "(no gloss)" else str(gloss),
+              "x": round(float(px) / width, 4), "y": round(1 - float(py) / height, 4)}
+             for vid, gloss, (px, py) in zip(ids, glosses, pixels)]
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return buf.getvalue(), drawn

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 
-from signsearch.errors import UserError
+from signsearch.errors import UserError, user_message
 from signsearch.web.uploads import upload_limits
 
 
@@ -31,7 +31,7 @@ def _page(status: int, message: str, *, read_form: bool = True) -> tuple[str, in
 
 
 def _user_error(exc: UserError) -> tuple[str, int] | Response:
-    return _page(400, _first_line(exc))
+    return _page(400, user_message(exc).split("\n")[0] or exc.__class__.__name__)
 
 
 def _too_large(_exc: RequestEntityTooLarge) -> tuple[str, int] | Response:

@@ -1,4 +1,4 @@
-"""The grid table (grid.tsv) as heat tables for the results page, one per metric."""
+"""The grid table (grid.tsv) as heat tables for the results page, one per metric, coloured from chance to best."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ from typing import Any
 
 import pandas as pd
 
+from signsearch.web.metric_names import LOWER_IS_BETTER, progress, readable
+
 GRID_COUNT_COLUMNS = {"k", "n", "videos", "queries", "glosses", "missing_videos", "evaluated_queries",
                       "excluded_queries", "n_queries", "n_videos", "n_glosses"}
-LOWER_IS_BETTER = {"median_first_rank"}
 
 
 def grid_views(grid: pd.DataFrame | None) -> list[dict[str, Any]]:
     """The grid as heat tables, one per metric: rows model (and variant, e.g. all / cross_signer), columns subset.
-    Chance levels, counts and flags are left out (they stay in the full table below)."""
+    A cell is coloured by where its value lies between its chance level (light) and the best value possible on
+    its subset (dark), when grid.tsv has both (``<metric>_chance``, ``<metric>_best``); else from the lowest to
+    the highest value shown. An empty cell carries the grid's note on why. Counts and flags stay in the full
+    table below."""
     if grid is None or grid.empty:
         return []
     cols = {str(c).lower(): c for c in grid.columns}
@@ -23,10 +27,12 @@ def grid_views(grid: pd.DataFrame | None) -> list[dict[str, Any]]:
     index = [m] + ([cols["variant"]] if "variant" in cols else [])
     metrics = [c for c in grid.columns
                if pd.api.types.is_numeric_dtype(grid[c]) and not pd.api.types.is_bool_dtype(grid[c])
-               and str(c).lower() not in GRID_COUNT_COLUMNS and not str(c).endswith("_chance")]
+               and str(c).lower() not in GRID_COUNT_COLUMNS and not str(c).endswith(("_chance", "_best"))]
     views = []
     for metric in metrics:
         table = grid.pivot_table(index=index, columns=s, values=metric, aggfunc="first", dropna=False)
+        extra = {name: _pivot(grid, index, s, f"{metric}_{name}", table) for name in ("chance", "best")}
+        notes = _pivot(grid, index, s, "note", table)
         values = table.to_numpy(dtype=float)
         finite = values[~pd.isna(values)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -35,18 +41,39 @@ def grid_views(grid: pd.DataFrame | None) -> list[dict[str, Any]]:
         for key, line in table.iterrows():
             name = " · ".join(str(x) for x in key) if isinstance(key, tuple) else str(key)
             cells = []
-            for v in line:
+            for col, v in line.items():
+                chance, best = (_at(extra[n], key, col) for n in ("chance", "best"))
                 if pd.isna(v):
-                    cells.append((None, "", False))
+                    note = _at(notes, key, col)
+                    cells.append({"value": None, "colour": "", "dark": False,
+                                  "title": f"no value: {note}" if note else "no value"})
                     continue
-                shade = (hi - float(v) + lo) if flip else float(v)
-                dark = hi > lo and shade >= lo + 0.6 * (hi - lo)
-                cells.append((float(v), heat_colour(shade, lo, hi), dark))
+                t = progress(float(v), chance, best)
+                if t is None:  # no chance and best for this metric: relative to the other cells
+                    shade = (hi - float(v) + lo) if flip else float(v)
+                    t = 0.0 if hi <= lo else (shade - lo) / (hi - lo)
+                title = f"chance {chance:.3g} · best possible {best:.3g}" if chance is not None and best is not None else ""
+                cells.append({"value": float(v), "colour": heat_colour(t, 0.0, 1.0), "dark": t >= 0.6,
+                              "title": title})
             rows.append((name, cells))
-        views.append({"metric": str(metric) + (" (lower is better)" if flip else ""),
-                      "columns": [str(c) for c in table.columns], "rows": rows,
+        has_scale = any(c["title"].startswith("chance") for _, cells in rows for c in cells)
+        views.append({"metric": readable(str(metric)) + (" (lower is better)" if flip else ""),
+                      "columns": [str(c) for c in table.columns], "rows": rows, "relative": has_scale,
                       "corner": " · ".join(str(i) for i in index) + " \\ subset"})
     return views
+
+
+def _pivot(grid: pd.DataFrame, index: list[str], columns: str, values: str, like: pd.DataFrame) -> pd.DataFrame | None:
+    if values not in grid.columns:
+        return None
+    return grid.pivot_table(index=index, columns=columns, values=values, aggfunc="first", dropna=False).reindex_like(like)
+
+
+def _at(table: pd.DataFrame | None, row: Any, col: Any) -> Any:
+    if table is None:
+        return None
+    value = table.at[row, col]
+    return None if pd.isna(value) else (value.item() if hasattr(value, "item") else value)
 
 
 def heat_colour(value: float, lo: float, hi: float) -> str:

@@ -8,6 +8,7 @@ landmarks are left out, the face is thinned to dots, and long sequences are subs
 from __future__ import annotations
 
 import functools
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,14 @@ def _pose_frames(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     from pose_format import Pose
 
     return frames_of(Pose.read(Path(path).read_bytes()))
+
+
+def frame_range(animation: dict[str, Any], start_s: float, end_s: float) -> dict[str, Any]:
+    """The frames of `animation` (from `frames_of`) in [start_s, end_s): a segment's part of its video's pose."""
+    fps = animation["fps"] or 25.0
+    first = max(0, int(math.floor(start_s * fps)))
+    last = max(first + 1, int(math.ceil(end_s * fps)))
+    return {**animation, "frames": animation["frames"][first:last]}
 
 
 def frames_of(pose: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from signsearch.layout import CELL_FILES, Layout, files_in
+from signsearch.web import metric_names
 
 # The report's figures by file stem (`Layout.report_figures`), with their titles on the page.
 REPORT_FIGURES = {
@@ -90,27 +91,41 @@ def read_metrics(cell: Cell) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"value": data}
 
 
-def metric_table(cell: Cell) -> tuple[list[str], list[list[Any]]] | None:
-    """metrics.tsv (long: variant, metric, value, chance) as rows metric x (one column per variant, chance)."""
+def metric_table(cell: Cell) -> dict[str, Any] | None:
+    """metrics.tsv (long: variant, metric, value, chance[, best]) as one row per metric with, per variant, the
+    value, its chance level, the best value possible on this subset, where the value lies between the two, and
+    why a value is missing (metrics.json's counts of excluded queries)."""
     long = read_table(cell.files["table"])
     if long is None or not {"metric", "value"} <= set(long.columns):
         return None
     variants = list(dict.fromkeys(long["variant"])) if "variant" in long else ["value"]
-    order = list(dict.fromkeys(long["metric"]))
-    header = ["metric", *variants]
-    has_chance = "chance" in long
-    if has_chance:
-        header += [f"chance ({v})" for v in variants]
+    why = empty_reasons(read_metrics(cell))
     rows = []
-    for metric in order:
+    for metric in dict.fromkeys(long["metric"]):
         sub = long[long["metric"] == metric]
-        by = (lambda v: sub[sub["variant"] == v]) if "variant" in long else (lambda v: sub)
-        row: list[Any] = [metric]
-        row += [_first(by(v)["value"]) for v in variants]
-        if has_chance:
-            row += [_first(by(v)["chance"]) for v in variants]
-        rows.append(row)
-    return header, rows
+        cells = []
+        for variant in variants:
+            one = sub[sub["variant"] == variant] if "variant" in long else sub
+            value = _first(one["value"])
+            chance = _first(one["chance"]) if "chance" in long else None
+            best = _first(one["best"]) if "best" in long else None
+            cells.append({"value": value, "chance": chance, "best": best,
+                          "progress": metric_names.progress(value, chance, best),
+                          "reason": why.get(variant, "no value") if value is None else None})
+        rows.append({"metric": metric, "label": metric_names.readable(metric),
+                     "lower_is_better": metric in metric_names.LOWER_IS_BETTER, "cells": cells})
+    return {"variants": variants, "rows": rows}
+
+
+def empty_reasons(data: dict[str, Any]) -> dict[str, str]:
+    """Why a variant of a cell has no values: its queries were all excluded (and for which reasons)."""
+    out = {}
+    for name, block in (data.get("variants") or {}).items():
+        counts = block.get("counts", {}) if isinstance(block, dict) else {}
+        if counts.get("evaluated_queries", 1) == 0:
+            reasons = [f"{n} {key.split(': ', 1)[1]}" for key, n in counts.items() if key.startswith("excluded: ")]
+            out[name] = "no query could be evaluated" + (f" ({'; '.join(reasons)})" if reasons else "")
+    return out
 
 
 def _first(series: pd.Series) -> Any:

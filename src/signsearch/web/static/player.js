@@ -74,7 +74,7 @@
     function fallback() {
       var pose = root.querySelector("[data-pose-url]");
       video.hidden = true; bar.hidden = true;
-      if (pose) pose.hidden = false;
+      if (pose) { pose.hidden = false; if (window.SignsearchPose) window.SignsearchPose.load(pose); }
       note.textContent = pose ? "preview unavailable — showing the pose" : "preview unavailable";
       note.hidden = false;
       root.dataset.state = "fallback";

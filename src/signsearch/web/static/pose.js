@@ -1,4 +1,5 @@
-// Pose animations: every <canvas data-pose-url> plays the frames served by /media/pose.json in a loop.
+// Pose animations: every <canvas data-pose-url> plays the frames served by /media/pose.json in a loop
+// (one marked data-lazy only when SignsearchPose.load is called for it).
 (function () {
   "use strict";
 
@@ -67,5 +68,8 @@
     }).catch(function () { message(canvas, "cannot load the pose"); });
   }
 
-  document.querySelectorAll("canvas[data-pose-url]").forEach(load);
+  // A canvas marked data-lazy is a video's fallback: player.js loads it if the video cannot play.
+  function loadOnce(canvas) { if (!canvas.dataset.state) { canvas.dataset.state = "loading"; load(canvas); } }
+  window.SignsearchPose = { load: loadOnce };
+  document.querySelectorAll("canvas[data-pose-url]:not([data-lazy])").forEach(loadOnce);
 })();

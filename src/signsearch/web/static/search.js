@@ -48,13 +48,18 @@
     var max = parseInt(attr("max-bytes"), 10);
     if (mode() === "video") {
       var f = fileInput.files[0];
-      if (!f) { ev.preventDefault(); refuse("no file chosen: pick a video (or a .pose file) to search with"); return; }
-      if (max && f.size > max) {
+      if (!f && !document.getElementById("kept-upload")) {  // none kept from the last search either
+        ev.preventDefault(); refuse("no file chosen: pick a video (or a .pose file) to search with"); return;
+      }
+      if (f && max && f.size > max) {
         ev.preventDefault();
         refuse("'" + f.name + "' is " + (f.size / 1e6).toFixed(1) + " MB; the upload limit is " + attr("max-mb") + " MB (trim or re-encode it)");
         return;
       }
     }
+    // a search by id or text is a plain link (GET), so its URL can be shared; an upload has to be POSTed
+    form.method = mode() === "video" ? "post" : "get";
+    form.enctype = mode() === "video" ? "multipart/form-data" : "application/x-www-form-urlencoded";
     errorBox.hidden = true;
     busy.hidden = false;
   });

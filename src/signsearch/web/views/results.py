@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
 
-from signsearch.web import embedding_map, results as res
+from signsearch.web import embedding_map, metric_names, results as res
 from signsearch.web.backend import HINT_BUILD, Notice
 from signsearch.web.grid_views import grid_views
 from signsearch.web.site import current_site
@@ -25,7 +25,8 @@ def page() -> str:
     if not datasets:
         notices.append(Notice(f"no evaluation results yet under {results.root}/: run the workflow to build them",
                               HINT_BUILD))
-    ctx: dict[str, Any] = {"datasets": datasets, "dataset": dataset, "page": "results"}
+    ctx: dict[str, Any] = {"datasets": datasets, "dataset": dataset, "page": "results",
+                           "readable": metric_names.readable}
     if dataset:
         ctx.update(_dataset_context(dataset))
         if ctx["grid"] is None and not ctx["cells"]:
@@ -46,8 +47,22 @@ def embedding_map_png(dataset: str, model: str) -> Response:
     path = current_site().results.manifest(dataset, model)
     if path is None:
         abort(404)
-    png = embedding_map.render_png(path, title=f"{dataset} / {model}: embedding space (PCA), colour = gloss")
-    return Response(png, mimetype="image/png")
+    return Response(embedding_map.render_png(path, title=_map_title(dataset, model)), mimetype="image/png")
+
+
+@bp.route("/embedding-map/<dataset>/<model>.json")
+def embedding_map_points(dataset: str, model: str) -> Response:
+    """Where each video is on the map's PNG, for hovering and clicking its points (static/map.js)."""
+    path = current_site().results.manifest(dataset, model)
+    if path is None:
+        abort(404)
+    response = jsonify({"points": embedding_map.points(path, title=_map_title(dataset, model))})
+    response.cache_control.max_age = 60
+    return response
+
+
+def _map_title(dataset: str, model: str) -> str:
+    return f"{dataset} / {model}: embedding space (PCA), colour = gloss"
 
 
 def _dataset_context(dataset: str) -> dict[str, Any]:
