@@ -43,6 +43,31 @@ def chromium(window: str, *flags: str) -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def run_js(driver: Any, body: str, *args: Any) -> Any:
+    """Run async JS: `body` sees `done` (the callback), `sleep(ms)` and the arguments as `args`."""
+    script = ("var done = arguments[arguments.length - 1], args = Array.prototype.slice.call(arguments, 0, -1);"
+              "function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }"
+              "(async function () {" + body + "})().catch(function (e) { done({jsError: String(e)}); });")
+    result = driver.execute_async_script(script, *args)
+    assert not (isinstance(result, dict) and "jsError" in result), result
+    return result
+
+
+@contextlib.contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    """Serve a WSGI app on a free localhost port in a thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
 def make_workdir(root: Path, config: dict[str, Any]) -> Path:
     """A work dir whose workflow files link to the repository and whose config is `config`."""
     root.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from signsearch.layout import Layout
 from signsearch.media.shard import make_previews
 from signsearch.search import cached_embedder, embed_file
 from signsearch.web.backend import Backend, DbState
-from workflow_utils import demo_config
+from workflow_utils import demo_config, serve_wsgi
 
 MODEL = "pose-baseline"
 
@@ -127,8 +126,6 @@ def write_manifest(layout: Layout, search: MemorySearch) -> None:
 @contextlib.contextmanager
 def serve(root: Path, search: MemorySearch) -> Iterator[str]:
     """The real app (create_app) on `root`'s results with `search` as its database, on a free localhost port."""
-    from werkzeug.serving import make_server
-
     from signsearch.web import app as web_app
 
     cfg = demo_config()
@@ -138,13 +135,8 @@ def serve(root: Path, search: MemorySearch) -> Iterator[str]:
         mp.setattr(Backend, "db_state", lambda self, config: search.db_state(config))
         mp.setattr(Backend, "nearest_videos", lambda self, config, upload=False, **kw: search.nearest_videos(config, **kw))
         app = web_app.create_app(root / "config.yaml", settings={"RESULTS_DIR": str(root / "results")})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
+        with serve_wsgi(app) as base:
+            yield base
 
 
 def slice_pose(pose: Pose, start: int, end: int) -> Pose:

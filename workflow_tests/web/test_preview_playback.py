@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 
 from signsearch.media.preview import PREVIEW_SUFFIX, make_preview
-from workflow_utils import CHROMEDRIVER, CHROMIUM, chromium
+from workflow_utils import CHROMEDRIVER, CHROMIUM, chromium, run_js, serve_wsgi
 
 PLAYER_JS = Path(__file__).resolve().parents[2] / "src" / "signsearch" / "web" / "static" / "player.js"
 
@@ -45,7 +44,6 @@ video, canvas {{ display: block; width: 100%; aspect-ratio: 4 / 3; background: #
 def site(testdata: Path):
     """Previews made here from the real clips, and the page, served on a free localhost port."""
     from flask import Flask, abort, send_file
-    from werkzeug.serving import make_server
 
     clip = testdata / "videos" / "croatian" / "videos" / "bijelo" / "0000.mp4"
     football = testdata / "videos" / "FOOTBALL.mp4"
@@ -66,13 +64,10 @@ def site(testdata: Path):
             abort(404)
         return send_file(files[name], conditional=True)  # Range requests, as browsers use for media
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with serve_wsgi(app) as base:
+            yield base
     finally:
-        server.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -92,16 +87,6 @@ def page(browser, site):
     return browser
 
 
-def run(driver, body: str, *args):
-    """Run async JS: `body` sees `done` (the callback), `sleep(ms)` and the arguments as `args`."""
-    script = ("var done = arguments[arguments.length - 1], args = Array.prototype.slice.call(arguments, 0, -1);"
-              "function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }"
-              "(async function () {" + body + "})().catch(function (e) { done({jsError: String(e)}); });")
-    result = driver.execute_async_script(script, *args)
-    assert not (isinstance(result, dict) and "jsError" in result), result
-    return result
-
-
 PLAYBACK = """
   var v = document.querySelector(args[0] + " video");
   await v.play();
@@ -115,7 +100,7 @@ PLAYBACK = """
 def test_the_preview_of_an_mp4v_clip_plays(page, width: int) -> None:
     page.set_window_size(width, 1000)
     for card in ("#preview", "#query"):
-        state = run(page, PLAYBACK, card)
+        state = run_js(page, PLAYBACK, card)
         assert state["error"] is None, state
         assert state["readyState"] >= 2 and not state["paused"], state
         assert state["t1"] - state["t0"] > 0.5, state  # real time: about 1 s of 1 s
@@ -123,7 +108,7 @@ def test_the_preview_of_an_mp4v_clip_plays(page, width: int) -> None:
 
 
 def test_the_original_mp4v_clip_does_not_play_and_falls_back_to_the_pose(page) -> None:
-    state = run(page, """
+    state = run_js(page, """
       var v = document.querySelector("#original video");
       for (var i = 0; i < 100 && !v.error; i++) await sleep(50);
       var root = document.querySelector("#original");
@@ -134,7 +119,7 @@ def test_the_original_mp4v_clip_does_not_play_and_falls_back_to_the_pose(page) -
     assert state["code"] == 4 and "DEMUXER_ERROR_NO_SUPPORTED_STREAMS" in state["message"], state  # SRC_NOT_SUPPORTED
     assert state["state"] == "fallback" and state["poseShown"] and state["videoHidden"], state
     assert state["note"] == "preview unavailable — showing the pose"
-    missing = run(page, """
+    missing = run_js(page, """
       var root = document.querySelector("#missing");
       for (var i = 0; i < 100 && root.dataset.state !== "fallback"; i++) await sleep(50);
       done({state: root.dataset.state, note: root.querySelector(".player-note").textContent});
@@ -146,23 +131,23 @@ def test_nothing_autoplays_and_a_card_plays_on_hover_or_click(page) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    assert run(page, "await sleep(800); done([...document.querySelectorAll('video')].map(v => v.paused));") == [True] * 5
+    assert run_js(page, "await sleep(800); done([...document.querySelectorAll('video')].map(v => v.paused));") == [True] * 5
     card = page.find_element(By.CSS_SELECTOR, "#preview")
     ActionChains(page).move_to_element(card).perform()
-    assert run(page, "await sleep(300); done(document.querySelector('#preview video').paused);") is False
+    assert run_js(page, "await sleep(300); done(document.querySelector('#preview video').paused);") is False
     ActionChains(page).move_to_element(page.find_element(By.ID, "sync")).perform()
-    assert run(page, "await sleep(200); done(document.querySelector('#preview video').paused);") is True
+    assert run_js(page, "await sleep(200); done(document.querySelector('#preview video').paused);") is True
     button = page.find_element(By.CSS_SELECTOR, "#preview .player-play")
     button.click()  # the pointer arrives (hover plays), the click pauses: the user has taken over
     ActionChains(page).move_to_element(page.find_element(By.ID, "sync")).perform()
-    assert run(page, "await sleep(300); done(document.querySelector('#preview video').paused);") is True
+    assert run_js(page, "await sleep(300); done(document.querySelector('#preview video').paused);") is True
     button.click()  # plays, and keeps playing when the pointer leaves
     ActionChains(page).move_to_element(page.find_element(By.ID, "sync")).perform()
-    assert run(page, "await sleep(300); done(document.querySelector('#preview video').paused);") is False
+    assert run_js(page, "await sleep(300); done(document.querySelector('#preview video').paused);") is False
 
 
 def test_segment_loops_within_its_range_at_every_speed(page) -> None:
-    samples = run(page, """
+    samples = run_js(page, """
       var root = document.querySelector("#segment"), v = root.querySelector("video");
       var p = SignsearchPlayer.attach(root);
       await p.play();
@@ -181,7 +166,7 @@ def test_segment_loops_within_its_range_at_every_speed(page) -> None:
 
 
 def test_half_speed_pause_scrub_and_loop_off(page) -> None:
-    state = run(page, """
+    state = run_js(page, """
       var root = document.querySelector("#segment"), v = root.querySelector("video");
       var p = SignsearchPlayer.attach(root);
       root.querySelector(".player-speed[data-rate='0.5']").click();
@@ -206,7 +191,7 @@ def test_play_in_sync_starts_query_and_result_together(page) -> None:
     from selenium.webdriver.common.by import By
 
     page.find_element(By.ID, "sync").click()
-    state = run(page, """
+    state = run_js(page, """
       await sleep(700);
       var q = document.querySelector("#query video"), r = document.querySelector("#preview video");
       done({q: q.currentTime, r: r.currentTime, qp: q.paused, rp: r.paused});

@@ -21,7 +21,7 @@ import pytest
 from media_site import MemorySearch, Unit, Video, build_results, read_pose, serve, write_manifest
 from signsearch.media.fragments import time_range_label
 from signsearch.segment.concat import concat_poses, concat_videos
-from workflow_utils import CHROMEDRIVER, CHROMIUM, chromium, demo_config
+from workflow_utils import CHROMEDRIVER, CHROMIUM, chromium, demo_config, run_js
 
 pytestmark = pytest.mark.slow  # ~1-2 min: previews of 29 videos, a browser, playback in real time, one posing
 
@@ -90,16 +90,6 @@ def browser(croatian_site):
         yield driver
 
 
-def run(driver, body: str, *args):
-    """Run async JS: `body` sees `done` (the callback), `sleep(ms)` and the arguments as `args`."""
-    script = ("var done = arguments[arguments.length - 1], args = Array.prototype.slice.call(arguments, 0, -1);"
-              "function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }"
-              "(async function () {" + body + "})().catch(function (e) { done({jsError: String(e)}); });")
-    result = driver.execute_async_script(script, *args)
-    assert not (isinstance(result, dict) and "jsError" in result), result
-    return result
-
-
 # Play every video of the query panel and the result cards; report what each did.
 PLAY_ALL = """
   var videos = [...document.querySelectorAll(args[0])];
@@ -166,7 +156,7 @@ def test_every_result_and_the_query_play_and_nothing_overflows(croatian_site, br
     assert "crn" in panel.text and "Dokicasilenovsky(1 person, webcam)" in panel.text  # signer text in full
     assert browser.find_elements(By.CSS_SELECTOR, "#result-cards .badge.same")
     assert "lower is closer" in browser.find_element(By.ID, "distance-help").text
-    states = run(browser, PLAY_ALL, "#query-panel video, #result-cards video")
+    states = run_js(browser, PLAY_ALL, "#query-panel video, #result-cards video")
     assert len(states) == 11, states
     _assert_played(states, width)
     overflow = browser.execute_script(OVERFLOW)
@@ -184,7 +174,7 @@ def test_a_segment_result_plays_from_its_start_and_loops_in_its_range(croatian_s
     card = browser.find_element(By.CSS_SELECTOR, f"#result-cards .card[data-video-id='{segment.video_id}']")
     assert time_range_label(segment.start_s, segment.end_s) in card.text  # "00:01.5–00:03.5"
     player = card.find_element(By.CSS_SELECTOR, ".player")
-    state = run(browser, """
+    state = run_js(browser, """
       var root = args[0], v = root.querySelector("video");
       for (var i = 0; i < 200 && v.readyState < 1 && !v.error; i++) await sleep(50);
       root.querySelector(".player-play").click();
@@ -220,7 +210,7 @@ def test_an_uploaded_clip_is_shown_beside_its_results_and_plays(croatian_site, b
     assert glosses[0] == "zuta", glosses
     cards = browser.find_elements(By.CSS_SELECTOR, "#result-cards .card")
     assert "this is the query itself" in cards[0].text  # the clip is in the dataset: distance ~0
-    _assert_played(run(browser, PLAY_ALL, "#query-panel video, #result-cards video"), width)
+    _assert_played(run_js(browser, PLAY_ALL, "#query-panel video, #result-cards video"), width)
     overflow = browser.execute_script(OVERFLOW)
     assert overflow["page"] <= overflow["visible"] and overflow["window"] == width, overflow
     _screenshot(browser, tmp_path / f"croatian-upload-{width}.png")
@@ -259,11 +249,11 @@ def test_readme_screenshots_of_real_playing_video(samples_site, testdata: Path, 
             driver.find_element(By.ID, "video").send_keys(str(testdata / "videos" / "FOOTBALL.mp4"))
             driver.find_element(By.ID, "submit").click()
             WebDriverWait(driver, 120, 0.2).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#query-panel video"))
-            states = run(driver, PLAY_ALL, "#query-panel video, #result-cards video")
+            states = run_js(driver, PLAY_ALL, "#query-panel video, #result-cards video")
             _assert_played(states, width)
             overflow = driver.execute_script(OVERFLOW)
             assert overflow["page"] <= overflow["visible"] and overflow["window"] == width, overflow
-            run(driver, "document.querySelectorAll('video').forEach(v => v.pause()); done(1);")
+            run_js(driver, "document.querySelectorAll('video').forEach(v => v.pause()); done(1);")
             _screenshot(driver, target / name)
 
 
@@ -276,7 +266,7 @@ def test_the_results_page_fits_and_its_videos_play(croatian_site, browser, width
     assert "n/a: no query could be evaluated" in browser.find_element(By.ID, "metrics-table").text
     browser.get(f"{croatian_site['base']}/results?dataset=croatian&model=pose-baseline&subset=full")
     assert "Precision at 10 (P@10)" in browser.find_element(By.ID, "metrics-table").text
-    states = run(browser, PLAY_ALL, "#compare video")
+    states = run_js(browser, PLAY_ALL, "#compare video")
     _assert_played(states, width)
     overflow = browser.execute_script(OVERFLOW)
     assert overflow["page"] <= overflow["visible"] and overflow["window"] == width, overflow
@@ -294,6 +284,6 @@ def test_browse_by_gloss_plays_the_gloss_videos_and_fits(croatian_site, browser,
     links[0].click()
     cards = browser.find_elements(By.CSS_SELECTOR, "#gloss-videos .card")
     assert {"hr-crn-0000", "hr-crn-0001", "hr-crn-0002"} <= {c.get_attribute("data-video-id") for c in cards}
-    _assert_played(run(browser, PLAY_ALL, "#gloss-videos video"), width)
+    _assert_played(run_js(browser, PLAY_ALL, "#gloss-videos video"), width)
     overflow = browser.execute_script(OVERFLOW)
     assert overflow["page"] <= overflow["visible"] and overflow["window"] == width, overflow
