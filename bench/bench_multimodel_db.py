@@ -30,20 +30,9 @@ from bench_db import structured  # noqa: E402
 from signsearch import manifest  # noqa: E402
 from signsearch.db import load, query, schema, server  # noqa: E402
 from signsearch.embed.baseline import PoseBaselineEmbedder  # noqa: E402
+from signsearch.evaluate.retrieval import topk_exact  # noqa: E402
 
 SIGNCLIP = ["signclip-spreadthesign", "signclip-asl-signs", "signclip-asl-citizen", "signclip-asl"]
-
-
-def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, metric: str) -> np.ndarray:
-    """Exact top-k row indices (l2 or cosine), numpy brute force."""
-    if metric == "cosine":
-        v = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-        score = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ v.T
-    else:  # l2: rank by -(|v|^2 - 2 q.v), |q|^2 is constant per query
-        score = 2 * queries @ vectors.T - (vectors.astype(np.float64) ** 2).sum(axis=1)[None, :]
-    top = np.argpartition(-score, k, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1)
-    return np.take_along_axis(top, order, axis=1)
 
 
 def main() -> int:
@@ -108,7 +97,7 @@ def main() -> int:
                     start = time.perf_counter()
                     found.append([r["video_id"] for r in query.knn(conn, vector=q, **kw)])
                     lat.append((time.perf_counter() - start) * 1000)
-                truth = exact_top(vectors, queries, args.k, metric)
+                truth, _ = topk_exact(queries, vectors, args.k, metric)
                 recall = float(np.mean([len(set(f) & {ids[i] for i in t}) / args.k for f, t in zip(found, truth)]))
                 start = time.perf_counter()
                 exact = [[r["video_id"] for r in query.knn(conn, vector=q, exact=True, **kw)] for q in queries[:3]]

@@ -9,7 +9,7 @@ from signsearch.embed.factory import available_models
 from signsearch.embed.spec import model_specs
 from signsearch.evaluate.continuous import active_protocols
 from signsearch.layout import Layout
-from signsearch.segment.shard import check_model, needs_model
+from signsearch.segment.shard import check_model, method_params, needs_model
 
 
 ss_config.validate(config, "config")
@@ -103,7 +103,11 @@ def get_segment_params(wildcards):
     # Only what changes this dataset's segments, so other settings do not rerun its jobs.
     ds = DATASETS[wildcards.dataset]
     method = ds["segmentation"]
-    settings = {} if method == "none" else {k: config["segmentation"][k] for k in ("model", "params")}
+    settings = {}
+    if method != "none":
+        settings["params"] = method_params(method, config["segmentation"]["params"])
+        if needs_model(method):
+            settings["model"] = config["segmentation"]["model"]
     return {"method": method, "trim": bool(ds["trim"]) and method == "none", "settings": settings}
 
 

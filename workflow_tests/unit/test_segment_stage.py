@@ -21,7 +21,14 @@ from signsearch.embed.spec import model_spec
 from signsearch.errors import UserError
 from signsearch.layout import Layout
 from signsearch.pose.index import describe_pose, write_index
-from signsearch.segment.shard import SEGMENT_SCHEMA, check_model, collect_segments, segment_shard, video_segments
+from signsearch.segment.shard import (
+    SEGMENT_SCHEMA,
+    check_model,
+    collect_segments,
+    read_units,
+    segment_shard,
+    video_segments,
+)
 
 # The manifest schema of whole-video datasets before issue 10: `segmentation: none` must keep exactly this.
 OLD_MANIFEST_COLUMNS = ["video_id", "dataset", "gloss", "signer", "split", "pose_path", "frames", "embedding", "model",
@@ -90,6 +97,7 @@ def test_trim_keeps_one_unit_per_clip(tmp_path: Path) -> None:
     assert 25 <= clip["start_frame"] <= 32 and 68 <= clip["end_frame"] <= 72
     still = rows["still"]  # nothing found: the whole clip stays the unit, with the reason
     assert still["status"] == "none" and (still["start_frame"], still["end_frame"]) == (0, 40) and still["reason"]
+    assert {u["unit_id"] for u in read_units(out)} == {"clip", "still"}  # both are embedded
 
 
 def test_units_are_embedded_sliced_and_carried_into_the_manifest(shard: Path, tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ the path relative to the folder given, without suffix (`a/b/HOUSE.mp4` -> `a/b/H
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,11 +30,12 @@ import pyarrow.parquet as pq
 from signsearch import atomic
 from signsearch.datasets.ids import file_stem, id_from_relative_path
 from signsearch.embed.base import Embedder
+from signsearch.embed.shard import embed_isolated, npy_bytes
 from signsearch.embed.factory import load_embedder
 from signsearch.embed.spec import ModelSpec, spec_of
 from signsearch.errors import UserError
+from signsearch.search import VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"})
 INPUT_SUFFIXES = VIDEO_SUFFIXES | {".pose"}
 FAILURES_FILE = "failures.tsv"
 
@@ -74,7 +74,7 @@ class Embeddings:
         written = []
         for vid, vector in zip(self.ids, self.vectors):
             out = folder / f"{file_stem(vid)}.npy"
-            atomic.write_bytes(out, _npy_bytes(vector))
+            atomic.write_bytes(out, npy_bytes(vector))
             written.append(out)
         lines = ["path\treason"] + [f"{path}\t{reason}" for path, reason in self.failures]
         atomic.write_text(folder / FAILURES_FILE, "\n".join(lines) + "\n")
@@ -171,26 +171,8 @@ def _load_pose(item: Input, spec: ModelSpec, pose_settings: dict[str, Any]) -> t
 
 
 def _embed(embedder: Embedder, items: list[tuple[Input, Any]], batch_size: int) -> Iterable[tuple[str, tuple[np.ndarray | None, str | None]]]:
-    """(id, (vector, None) or (None, reason)); a failing batch is retried one pose at a time to isolate the cause."""
+    """(id, (vector, None) or (None, reason)), batch by batch as the embedding stage does."""
     for at in range(0, len(items), batch_size):
         batch = items[at : at + batch_size]
-        try:
-            results = list(zip(batch, embedder.embed_poses([pose for _, pose in batch]), strict=True))
-            results = [(item, vector, None) for (item, _), vector in results]
-        except Exception:  # noqa: BLE001 - one bad pose must not fail its batch
-            results = []
-            for item, pose in batch:
-                try:
-                    results.append((item, embedder.embed_poses([pose])[0], None))
-                except Exception as exc:  # noqa: BLE001 - recorded with its reason
-                    results.append((item, None, f"{type(exc).__name__}: {exc}"[:500]))
-        for item, vector, error in results:
-            if error is None and not np.isfinite(vector).all():
-                vector, error = None, "non-finite values in the embedding"
-            yield item.id, (vector, error)
-
-
-def _npy_bytes(vector: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.asarray(vector, np.float32))
-    return buf.getvalue()
+        for (item, _), result in zip(batch, embed_isolated(embedder, [pose for _, pose in batch]), strict=True):
+            yield item.id, result

@@ -62,13 +62,14 @@ def _units(poses: Any, segments: str | os.PathLike[str] | None) -> list[dict[str
     ]
 
 
-def _load_batch(batch: list[dict[str, Any]]) -> list[Pose]:
-    """The poses of a batch, each file read once, sliced to the unit's frames when it is a segment or trim."""
-    files: dict[str, Pose] = {}
+def _load_batch(batch: list[dict[str, Any]], files: dict[str, Pose]) -> list[Pose]:
+    """The poses of a batch, sliced to the unit's frames when it is a segment or trim; `files` keeps the last file
+    read (units of one video are consecutive, so each file is read once)."""
     out = []
     for unit in batch:
         path = unit["pose_path"]
         if path not in files:
+            files.clear()
             files[path] = Pose.read(Path(path).read_bytes())
         pose = files[path]
         if "start_frame" in unit:
@@ -82,7 +83,24 @@ def _nullable(values: Iterable[Any], cast: Any = None) -> list[Any]:
     return [None if v is None or v != v else (cast(v) if cast else v) for v in values]
 
 
-def _npy_bytes(vector: np.ndarray) -> bytes:
+def embed_isolated(embedder: Any, poses: list[Pose]) -> list[tuple[np.ndarray | None, str | None]]:
+    """(vector, None) or (None, reason) per pose: a failing batch is retried one pose at a time, so one bad pose
+    is recorded instead of failing its batch; a non-finite vector is a failure too."""
+    try:
+        results: list[tuple[np.ndarray | None, str | None]] = [(v, None) for v in embedder.embed_poses(poses)]
+    except Exception as exc:  # isolate the offending pose
+        log.warning("batch failed (%s); embedding its poses one by one", exc)
+        results = []
+        for pose in poses:
+            try:
+                results.append((embedder.embed_poses([pose])[0], None))
+            except Exception as one_exc:
+                results.append((None, f"{type(one_exc).__name__}: {one_exc}"[:500]))
+    return [(None, "non-finite values in the embedding") if e is None and not np.isfinite(v).all() else (v, e)
+            for v, e in results]
+
+
+def npy_bytes(vector: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, vector.astype(np.float32))
     return buf.getvalue()
@@ -114,28 +132,16 @@ def embed_shard(
     batch_size = spec.batch_size
     rows: list[dict[str, Any]] = []
     records = _units(poses, segments)
+    files: dict[str, Pose] = {}  # the last pose file read: a long video's units span batches
     with tqdm(total=len(records), desc=f"embed {spec.name}", unit="pose", file=sys.stderr) as bar:
         for at in range(0, len(records), batch_size):
             batch = records[at : at + batch_size]
-            loaded = list(zip(batch, _load_batch(batch)))
-            try:
-                vectors = embedder.embed_poses([p for _, p in loaded])
-                results = [(unit, pose, vec, None) for (unit, pose), vec in zip(loaded, vectors)]
-            except Exception as exc:  # isolate the offending pose: retry one by one
-                log.warning("batch failed (%s); embedding its poses one by one", exc)
-                results = []
-                for unit, pose in loaded:
-                    try:
-                        results.append((unit, pose, embedder.embed_poses([pose])[0], None))
-                    except Exception as one_exc:
-                        results.append((unit, pose, None, f"{type(one_exc).__name__}: {one_exc}"[:500]))
-            for unit, pose, vec, error in results:
+            poses = _load_batch(batch, files)
+            for unit, pose, (vec, error) in zip(batch, poses, embed_isolated(embedder, poses), strict=True):
                 vid = unit["video_id"]
                 npy = layout.embedding_vector(dataset, spec.name, shard, vid)
-                if error is None and not np.isfinite(vec).all():
-                    error = "non-finite values in the embedding"
                 if error is None:
-                    atomic.write_bytes(npy, _npy_bytes(vec))
+                    atomic.write_bytes(npy, npy_bytes(vec))
                 rows.append({**unit, "npy_path": str(npy), "status": "ok" if error is None else "failed",
                              "detail": error, "frames": int(pose.body.data.shape[0]), "dim": int(embedder.dim),
                              "fingerprint": embedder.fingerprint})

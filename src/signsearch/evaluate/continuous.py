@@ -38,6 +38,7 @@ from signsearch import manifest
 from signsearch.atomic import atomic_path, write_json, write_text
 from signsearch.errors import UserError
 from signsearch.evaluate.cell import _json_ready, tsv_text
+from signsearch.evaluate.dictionary import pairwise_distances
 from signsearch.evaluate.retrieval import METRICS
 from signsearch.segment.concat import TrueSegment
 from signsearch.segment.quality import CRITERIA, SegmentScores, is_timed_hit, score_segments, timed_hit_chance
@@ -95,18 +96,6 @@ def _units(m: manifest.Manifest, where: str) -> pd.DataFrame:
     return units[units["source_video_id"].notna()].reset_index(drop=True)
 
 
-def _distances(q: np.ndarray, c: np.ndarray, metric: str) -> np.ndarray:
-    """(nq, nc) float64 distances with the definitions of `evaluate.retrieval` (l2, cosine, ip)."""
-    q, c = q.astype(np.float64), c.astype(np.float64)
-    if metric == "l2":
-        return np.sqrt(np.maximum((q**2).sum(1)[:, None] - 2 * q @ c.T + (c**2).sum(1)[None, :], 0.0))
-    if metric == "ip":
-        return -(q @ c.T)
-    qn, cn = np.linalg.norm(q, axis=1), np.linalg.norm(c, axis=1)
-    norms = qn[:, None] * cn[None, :]
-    return 1.0 - np.divide(q @ c.T, norms, out=np.zeros_like(norms), where=norms > 0)
-
-
 def _excluded(truth: Truth, query_id: str, signer: str | None, exclude: str) -> set[str]:
     if exclude == "source_video":
         return {v for v, ids in truth.sources.items() if query_id in ids}
@@ -141,7 +130,6 @@ def evaluate_protocol(segments: manifest.Manifest, queries: manifest.Manifest, t
     units, vectors = units[in_truth].reset_index(drop=True), vectors[in_truth]
     hits = list(zip(units["source_video_id"], units["start_s"].astype(float), units["end_s"].astype(float)))
     meta = queries.table.select(["video_id", "gloss", "signer"]).to_pandas()
-    dist = _distances(queries.vectors, vectors, metric) if len(units) else np.zeros((len(meta), 0))
     k = max(ks)
     found = {c: {j: 0 for j in ks} for c in CRITERIA}
     chance = {c: {j: 0.0 for j in ks} for c in CRITERIA}
@@ -157,10 +145,11 @@ def evaluate_protocol(segments: manifest.Manifest, queries: manifest.Manifest, t
         if not any(t.label == q.gloss for v, ts in truth.segments.items() if v not in banned for t in ts):
             excluded["sign not in any candidate video"] += 1
             continue
-        order = allowed[np.argsort(dist[i, allowed], kind="stable")]
+        row = pairwise_distances(queries.vectors[i : i + 1], vectors, metric)[0]  # a row at a time: bounded memory
+        order = allowed[np.argsort(row[allowed], kind="stable")]
+        flags = {c: [is_timed_hit(hits[j], q.gloss, truth.segments, c) for j in order[:k]] for c in CRITERIA}
         for c in CRITERIA:
-            flags = [is_timed_hit(hits[j], q.gloss, truth.segments, c) for j in order[:k]]
-            first = flags.index(True) if True in flags else None
+            first = flags[c].index(True) if True in flags[c] else None
             for j in ks:
                 found[c][j] += first is not None and first < j
             key = (q.gloss, frozenset(banned), c)
@@ -171,8 +160,8 @@ def evaluate_protocol(segments: manifest.Manifest, queries: manifest.Manifest, t
         for rank, j in enumerate(order[:k], 1):
             records.append({"query_video_id": q.video_id, "query_gloss": q.gloss, "rank": rank,
                             "unit_id": units["video_id"].iat[j], "source_video_id": hits[j][0],
-                            "start_s": hits[j][1], "end_s": hits[j][2], "distance": float(dist[i, j]),
-                            **{f"hit_{c}": is_timed_hit(hits[j], q.gloss, truth.segments, c) for c in CRITERIA}})
+                            "start_s": hits[j][1], "end_s": hits[j][2], "distance": float(row[j]),
+                            **{f"hit_{c}": flags[c][rank - 1] for c in CRITERIA}})
     evaluated = len(meta) - sum(excluded.values())
     mean = lambda x: x / evaluated if evaluated else float("nan")  # noqa: E731
     metrics = {

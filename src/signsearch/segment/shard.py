@@ -153,9 +153,10 @@ def collect_segments(shard_tables: Iterable[str | os.PathLike[str]], out: str | 
 
 
 def read_units(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The `ok` rows of a segment table: the units to embed."""
+    """The rows of a segment table that are units to embed: every segment, and every trimmed clip (a clip where
+    trimming found no activity stays whole: status none, but a unit)."""
     rows = pq.read_table(path).to_pylist()
-    return [r for r in rows if r["status"] == "ok"]
+    return [r for r in rows if r["unit_id"] is not None]
 
 
 def check_model(datasets: dict[str, dict[str, Any]], settings: dict[str, Any]) -> None:

@@ -72,8 +72,10 @@ class Backend:
         reg = self.registry(dataset)
         if reg is None:
             return None
-        hit = reg.loc[reg["video_id"] == video_id] if "video_id" in reg else reg.iloc[:0]
-        return None if hit.empty else _clean(hit.iloc[0].to_dict())
+        path = self.layout.registry(dataset)
+        stat = path.stat()  # cards look rows up several times each: a cached id -> row position, not a column scan
+        at = _registry_positions(str(path), stat.st_mtime_ns, stat.st_size).get(str(video_id))
+        return None if at is None else _clean(reg.iloc[at].to_dict())
 
     def _listed_file(self, dataset: str, video_id: str, column: str) -> Path | None:
         """A file named by a registry row, if it exists; never any other file."""
@@ -223,6 +225,12 @@ def _read_registry(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
     if "video_id" in table:
         table["video_id"] = table["video_id"].astype(str)
     return table
+
+
+@functools.lru_cache(maxsize=16)
+def _registry_positions(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    ids = _read_registry(path, mtime_ns, size).get("video_id")
+    return {} if ids is None else {vid: at for at, vid in reversed(list(enumerate(ids)))}  # the first row wins
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:

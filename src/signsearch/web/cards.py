@@ -19,8 +19,9 @@ def source_id(row: dict[str, Any]) -> str:
 
 
 def result_cards(dataset: str, rows: list[dict[str, Any]], query: dict[str, Any],
-                 typical: float | None) -> list[dict[str, Any]]:
-    """`rows` (db.query.knn dicts) with what a card shows: media, time range, same gloss, the query itself, weak."""
+                 typical: float | None, metric: str | None = None) -> list[dict[str, Any]]:
+    """`rows` (db.query.knn dicts) with what a card shows: media, time range, same gloss, the query itself, weak.
+    A distance of ~0 means the query itself under l2 and cosine, not under `ip` (minus a dot product)."""
     cards = []
     for row in rows:
         start, end = row.get("start_s"), row.get("end_s")
@@ -31,7 +32,7 @@ def result_cards(dataset: str, rows: list[dict[str, Any]], query: dict[str, Any]
             "time_range": time_range_label(start, end) if start is not None and end is not None else None,
             "same_gloss": bool(query.get("gloss")) and row.get("gloss") == query.get("gloss"),
             "is_query": (query.get("video_id") is not None and row.get("video_id") == query["video_id"])
-                        or (distance is not None and abs(distance) <= SAME_VIDEO),
+                        or (metric != "ip" and distance is not None and abs(distance) <= SAME_VIDEO),
             "weak": typical is not None and distance is not None and distance > typical,
         })
     return cards

@@ -28,26 +28,29 @@ COLOURS = {
 DEFAULT_COLOURS = ["#8a5cc7", "#d08a2f", "#2fa6a6", "#c74f9a"]
 
 
-def pose_frames(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The JSON-ready animation of one .pose file (cached by path, size and modification time)."""
+def pose_frames(path: str | os.PathLike[str], start_s: float | None = None, end_s: float | None = None) -> dict[str, Any]:
+    """The JSON-ready animation of one .pose file, or of its frames in [start_s, end_s) for a segment (cached by
+    path, size, modification time and range)."""
     path = Path(path)
     stat = path.stat()
-    return _pose_frames(str(path), stat.st_mtime_ns, stat.st_size)
+    return _pose_frames(str(path), stat.st_mtime_ns, stat.st_size, start_s, end_s)
 
 
 @functools.lru_cache(maxsize=256)
-def _pose_frames(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+def _pose_frames(path: str, _mtime_ns: int, _size: int, start_s: float | None, end_s: float | None) -> dict[str, Any]:
     from pose_format import Pose
 
-    return frames_of(Pose.read(Path(path).read_bytes()))
+    pose = Pose.read(Path(path).read_bytes())
+    if start_s is not None and end_s is not None:  # cut before frames_of thins long videos to MAX_FRAMES
+        first, last = frame_bounds(float(pose.body.fps or 25.0), start_s, end_s)
+        pose = Pose(pose.header, pose.body[first:last])
+    return frames_of(pose)
 
 
-def frame_range(animation: dict[str, Any], start_s: float, end_s: float) -> dict[str, Any]:
-    """The frames of `animation` (from `frames_of`) in [start_s, end_s): a segment's part of its video's pose."""
-    fps = animation["fps"] or 25.0
+def frame_bounds(fps: float, start_s: float, end_s: float) -> tuple[int, int]:
+    """The half-open frame range of [start_s, end_s) at `fps`, never empty."""
     first = max(0, int(math.floor(start_s * fps)))
-    last = max(first + 1, int(math.ceil(end_s * fps)))
-    return {**animation, "frames": animation["frames"][first:last]}
+    return first, max(first + 1, int(math.ceil(end_s * fps)))
 
 
 def frames_of(pose: Any) -> dict[str, Any]:

@@ -60,12 +60,13 @@ def keep(src: Path, name: str, label: str) -> Upload:
     if src.suffix.lower() != ".pose":
         upload._thread = threading.Thread(target=_make_preview, args=(copy, token), daemon=True)
         upload._thread.start()
+    root = _root()  # before taking the lock: _root takes it too
     with _lock:
         _kept[token] = upload
         for old in list(_kept)[:-KEEP]:  # dicts keep insertion order: the oldest first
             gone = _kept.pop(old)
             gone.path.unlink(missing_ok=True)
-            (_root() / f"{old}{PREVIEW_SUFFIX}").unlink(missing_ok=True)
+            (root / f"{old}{PREVIEW_SUFFIX}").unlink(missing_ok=True)
     return upload
 
 

@@ -68,13 +68,13 @@ def pose() -> Response:
     path = current_site().backend.pose_file(request.args.get("dataset", ""), request.args.get("id", ""))
     if path is None:
         abort(404)
+    start, end = request.args.get("start", type=float), request.args.get("end", type=float)
+    if not (start is not None and end is not None and math.isfinite(start) and math.isfinite(end)):
+        start = end = None  # the whole pose; a segment animates only its frames
     try:
-        data = pose_render.pose_frames(path)
+        data = pose_render.pose_frames(path, start, end)
     except Exception as exc:  # a damaged .pose: the card says so, the page still works
         return jsonify({"error": f"cannot read the pose: {exc.__class__.__name__}"}), 422
-    start, end = request.args.get("start", type=float), request.args.get("end", type=float)
-    if start is not None and end is not None and math.isfinite(start) and math.isfinite(end):  # a segment's frames
-        data = pose_render.frame_range(data, start, end)
     response = jsonify(data)
     response.cache_control.max_age = 3600
     return response

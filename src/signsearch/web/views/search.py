@@ -82,10 +82,12 @@ def render_search(status: int = 200, error: str | None = None, *, read_form: boo
         state["more"] = len(rows) >= k * state["page"] and k * (state["page"] + 1) <= MAX_RESULTS
         rows = rows[k * (state["page"] - 1):]
         if mode == "text":  # text ranks by dot product (as the evaluation does); no video-video typical distance
-            explained = {"metric": metric_name(TEXT_SEARCH_METRIC), "typical": None}
+            metric = TEXT_SEARCH_METRIC
+            explained = {"metric": metric_name(metric), "typical": None}
         else:
-            explained = cards.explain(backend.layout, dataset, model, specs[model].metric if model in specs else None)
-        rows = cards.result_cards(dataset, rows, query, explained["typical"])
+            metric = specs[model].metric if model in specs else None
+            explained = cards.explain(backend.layout, dataset, model, metric)
+        rows = cards.result_cards(dataset, rows, query, explained["typical"], metric)
     return render_template("search.html", notices=notices, state=state, error=error, rows=rows, query=query,
                            explained=explained, page="search"), status
 
