@@ -74,7 +74,7 @@ def main() -> int:
                 index = schema.index_name(target.dataset_id, target.model_id)
                 start = time.perf_counter()
                 with conn.transaction():
-                    conn.execute(f"SET LOCAL maintenance_work_mem = '{schema.HNSW_BUILD_MEMORY}'")
+                    conn.execute(f"SET LOCAL maintenance_work_mem = '{schema.hnsw_build_memory(args.videos, dim) >> 20}MB'")
                     conn.execute(f"REINDEX INDEX {index}")
                 build = time.perf_counter() - start
                 index_bytes = conn.execute("SELECT pg_relation_size(%s::regclass)", (index,)).fetchone()[0]

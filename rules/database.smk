@@ -1,5 +1,5 @@
-# Database stage: bulk-load each manifest into PostgreSQL + pgvector (COPY BINARY, one transaction) and keep a
-# receipt. Runs on the submitting host: compute nodes may not reach the database. The server URL comes from
+# Database stage: bulk-load each manifest's new or changed rows into PostgreSQL + pgvector (COPY BINARY, one
+# transaction; `signsearch.db.load`) and keep a receipt. Runs on the submitting host: compute nodes may not reach the database. The server URL comes from
 # SIGNSEARCH_DB_URL when set (never from config or params), else the embedded server under database.data_dir.
 
 

@@ -1,5 +1,6 @@
 # Embedding stage: one job per (model, shard) writes one .npy per unit (a video, or a sign segment or trimmed clip
-# of segmented/trimmed datasets), then one manifest per (dataset, model).
+# of segmented/trimmed datasets) and the shard's index, which holds the same vectors as one block; then one manifest
+# per (dataset, model), read from the shard indexes (one file per shard).
 
 
 rule embed:

@@ -53,6 +53,8 @@ rule evaluate:
         model=lookup(dpath="{model}", within=MODELS),
         evaluate=config["evaluate"],
         data_dir=config["database"]["data_dir"],
+        # Per-query state for incremental reruns; not an output, so Snakemake does not delete it before the job.
+        cache=str(LAYOUT.eval_cache("{dataset}", "{model}", "{subset}")),
     threads: 2
     resources:
         mem_mb=8000,

@@ -16,4 +16,5 @@ run_cell(
     dataset=snakemake.wildcards.dataset,
     settings=snakemake.params.evaluate,
     data_dir=snakemake.params.data_dir,
+    cache_path=snakemake.params.cache,
 )

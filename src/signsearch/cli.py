@@ -126,9 +126,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_segments(args: argparse.Namespace) -> int:
     from signsearch.layout import Layout
-    from signsearch.segment.shard import unit_id, video_segments
+    from signsearch.segment.shard import video_units
 
-    segments, reason = video_segments(Layout(), args.dataset, args.video_id)
+    units, reason = video_units(Layout(), args.dataset, args.video_id)
+    segments = [segment for _, segment in units]
     if args.elan:
         from signsearch.datasets.video_registry import read_registry
         from signsearch.segment.elan import write_eaf
@@ -141,8 +142,8 @@ def cmd_segments(args: argparse.Namespace) -> int:
     if not segments:
         print(f"no segments: {reason}")
         return 0
-    table = [[str(s.index), unit_id(args.video_id, s.index), f"{s.start_frame}-{s.end_frame}",
-              f"{clock(s.start_s)}-{clock(s.end_s)}", f"{s.confidence:.2f}"] for s in segments]
+    table = [[str(s.index), unit, f"{s.start_frame}-{s.end_frame}", f"{clock(s.start_s)}-{clock(s.end_s)}",
+              f"{s.confidence:.2f}"] for unit, s in units]
     _print_table(("segment", "unit_id", "frames", "time", "confidence"), table)
     return 0
 

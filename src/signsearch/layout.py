@@ -14,6 +14,7 @@ here (and, for a folder of fixed file names, a ``*_FILES`` table like `CELL_FILE
     results/models/<model>/{MODEL_FILES}                                     a trained model (train_model rule)
     results/eval/<dataset>/subsets/<subset>.tsv                              subset id files
     results/eval/<dataset>/<model>/<subset>/{CELL_FILES}                     one grid cell
+    results/cache/evaluate/<dataset>/<model>/<subset>.npz                    a cell's incremental cache
     results/continuous/<dataset>/<protocol>/<model>/{CONTINUOUS_FILES}        one continuous-search protocol
     results/report/<dataset>/{REPORT_FILES}, report/report.html              the grid and the HTML report
     results/report/<dataset>/continuous.tsv                                  the continuous-search table
@@ -164,6 +165,11 @@ class Layout:
 
     def cell(self, dataset: str, model: str, subset: str) -> dict[str, Path]:
         return files_in(self.cell_dir(dataset, model, subset), CELL_FILES)
+
+    def eval_cache(self, dataset: str, model: str, subset: str) -> Path:
+        """A cell's per-query cache (`signsearch.evaluate.incremental`): not a workflow output, so Snakemake keeps
+        it across reruns of the cell (and outside eval/, whose folders are model/subset cells)."""
+        return Path(self.root) / "cache" / "evaluate" / dataset / model / f"{subset}.npz"
 
     def cells(self, dataset: str) -> list[tuple[str, str, Path]]:
         """(model, subset, folder) of every evaluated cell on disk."""

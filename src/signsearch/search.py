@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +52,12 @@ def read_pose_file(path: Path, name: str) -> Pose:
                           f"({type(exc).__name__}: {why})") from exc
 
 
-def embed_file(path: str | Path, spec: ModelSpec, name: str | None = None) -> np.ndarray:
-    """Embed a query file that is not in the database: a .pose file as is, a video after posing it.
+Poser = Callable[[Path], "Pose"]  # poses a video file, raising the estimator's `VideoFailure`
+
+
+def embed_file(path: str | Path, spec: ModelSpec, name: str | None = None, *, poser: Poser | None = None) -> np.ndarray:
+    """Embed a query file that is not in the database: a .pose file as is, a video after posing it (by `poser`:
+    the web app's warm workers; default `pose_video`, a model in this process).
     `name` is how messages call the file (the upload's own name in the web app; default: the path)."""
     from signsearch.pose.usable import check_usable, needs_holistic
 
@@ -63,10 +68,10 @@ def embed_file(path: str | Path, spec: ModelSpec, name: str | None = None) -> np
     if path.suffix.lower() == ".pose":
         pose = read_pose_file(path, name)
     elif path.suffix.lower() in VIDEO_SUFFIXES:
-        from signsearch.pose.estimate import pose_video
-
+        if poser is None:
+            from signsearch.pose.estimate import pose_video as poser
         try:
-            pose = pose_video(path)
+            pose = poser(path)
         except Exception as exc:  # the estimator's own errors name the failure (unreadable, no person, ...)
             reason = str(exc).replace(str(path), name)  # never show where the server keeps the file
             raise SearchError(f"{name}: cannot pose this video: {reason}") from exc
@@ -118,6 +123,7 @@ def prepare(
     where: dict[str, str] | None = None,
     exact: bool = False,
     video_name: str | None = None,
+    poser: Poser | None = None,
 ) -> Query:
     """Check a query and embed its file or text, without the database (so a bad query never starts one)."""
     from signsearch.db.query import FILTER_KEYS
@@ -134,7 +140,7 @@ def prepare(
         return Query(**common, video_id=video_id)
     if text is not None:  # rank as the text-video evaluation does (raw dot product), unless a metric is asked for
         return Query(**{**common, "metric": metric or TEXT_SEARCH_METRIC}, vector=embed_text(text, spec))
-    return Query(**common, vector=embed_file(video, spec, video_name))
+    return Query(**common, vector=embed_file(video, spec, video_name, poser=poser))
 
 
 def answer(conn: Any, q: Query) -> list[dict[str, Any]]:

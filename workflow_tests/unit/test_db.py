@@ -54,11 +54,12 @@ def write_manifest(path: Path, dataset: str, model: str, vectors: np.ndarray, *,
     return path
 
 
-def do_load(target, path: Path, dataset: str, model: str, metric: str = "cosine", receipt: Path | None = None) -> dict:
+def do_load(target, path: Path, dataset: str, model: str, metric: str = "cosine", receipt: Path | None = None,
+            full: bool = False) -> dict:
     return load.load_manifest(target, path, dataset={"name": dataset, "kind": "synthetic", "root": "/data/x",
                                                      "metadata": {"note": "test"}},
                               model={"name": model, "metric": metric},
-                              receipt_path=receipt or path.with_suffix(".receipt.json"))
+                              receipt_path=receipt or path.with_suffix(".receipt.json"), full=full)
 
 
 def stored(conn, dataset: str, model: str) -> dict[str, np.ndarray]:
@@ -154,6 +155,52 @@ def test_load_reload_change_remove(db, conn, tmp_path):
         query.get_embedding(conn, "lrc", "m12", "lrc-v00017")
     hits = query.knn(conn, dataset="lrc", model="m12", vector=changed[17], k=50, exact=True)
     assert len(hits) == 39 and "lrc-v00017" not in {h["video_id"] for h in hits}
+
+
+def table_rows(conn, dataset: str, model: str) -> list[tuple]:
+    """Every stored column of the (dataset, model)'s videos and embeddings, sorted by video id."""
+    return conn.execute(
+        "SELECT v.video_id, v.gloss, v.signer, v.split, v.path, v.pose_path, v.frames, e.vec::text "
+        "FROM embedding e JOIN video v ON v.id = e.video_pk JOIN dataset d ON d.id = e.dataset_id "
+        "JOIN model m ON m.id = e.model_id WHERE d.name = %s AND m.name = %s ORDER BY v.video_id",
+        (dataset, model)).fetchall()
+
+
+def test_reload_sends_only_changed_rows_and_equals_a_full_load(db, conn, tmp_path):
+    vectors = rng_vectors(30, 103, 10)
+    path = write_manifest(tmp_path / "m.parquet", "inc", "m10", vectors[:100], rows=list(range(100)))
+    first = do_load(db["url"], path, "inc", "m10")
+    assert (first["sent"], first["inserted"], first["index"]["rebuilt"]) == (100, 100, True)
+    assert do_load(db["url"], path, "inc", "m10")["sent"] == 0  # idempotent: nothing changed, nothing sent
+
+    # +3 rows (100, 101, 102), row 4's vector changed, row 7 removed
+    changed = vectors.copy()
+    changed[4] = -changed[4]
+    rows = [i for i in range(103) if i != 7]
+    write_manifest(path, "inc", "m10", changed[rows], rows=rows)
+    receipt_path = tmp_path / "second.json"
+    second = do_load(db["url"], path, "inc", "m10", receipt=receipt_path)
+    assert json.loads(receipt_path.read_text())["sent"] == second["sent"] == 4
+    assert (second["inserted"], second["updated"], second["deleted"], second["videos_deleted"]) == (3, 1, 1, 1)
+    assert not second["index"]["rebuilt"]  # 5 changes of 102 rows: pgvector updates the graph in place
+    assert do_load(db["url"], path, "inc", "m10")["sent"] == 0
+
+    with psycopg.connect(db["url"], autocommit=True) as admin:  # another database (SIGNSEARCH_DB_URL): a full load
+        admin.execute("DROP DATABASE IF EXISTS inc_fresh")
+        admin.execute("CREATE DATABASE inc_fresh")
+    with server.connect(psycopg.conninfo.make_conninfo(db["url"], dbname="inc_fresh")) as other:
+        fresh = do_load(other, path, "inc", "m10")
+        assert fresh["sent"] == fresh["inserted"] == 102
+        full = table_rows(other, "inc", "m10")
+    assert table_rows(conn, "inc", "m10") == full and len(full) == 102
+    ids = conn.execute("SELECT id FROM dataset WHERE name = 'inc'").fetchone()
+    assert conn.execute("SELECT count(*) FROM embedding_digest g JOIN embedding e USING (video_pk, model_id) "
+                        "WHERE e.dataset_id = %s", ids).fetchone()[0] == 102  # the removed row's digest went with it
+    hits = query.knn(conn, dataset="inc", model="m10", vector=changed[4], k=1)
+    assert hits[0]["video_id"] == "inc-v00004"  # through the kept index: the changed vector is found
+    assert do_load(db["url"], path, "inc", "m10", full=True)["sent"] == 102  # the full path still exists
+    with psycopg.connect(db["url"], autocommit=True) as admin:
+        admin.execute("DROP DATABASE inc_fresh WITH (FORCE)")
 
 
 def test_video_stays_while_another_model_embeds_it(db, conn, tmp_path):
@@ -381,7 +428,7 @@ def test_a_version_1_database_with_data_migrates_and_still_answers(db):
             raw.execute("INSERT INTO embedding (video_pk, dataset_id, model_id, vec) VALUES (%s, 1, 1, %s::vector)",
                         (i + 1, vec))
     with server.connect(url) as c:  # connecting migrates
-        assert schema.current_version(c) == schema.LATEST == 2
+        assert schema.current_version(c) == schema.LATEST
         hits = query.knn(c, dataset="old", model="m3", vector=np.array([1, 0, 0], np.float32), k=2, exact=True)
         assert [h["video_id"] for h in hits] == ["v0", "v2"] and hits[0]["path"] == "v.mp4"
         assert all(h[key] is None for h in hits for key in query.UNIT_COLUMNS)

@@ -12,6 +12,7 @@ import pytest
 
 from signsearch import manifest
 from signsearch.evaluate.cell import evaluate_cell, write_cell
+from signsearch.evaluate import figures
 from signsearch.evaluate.figures import grid_heatmap, heatmap_cells
 from signsearch.evaluate.grid import aggregate_grid
 from signsearch.layout import CELL_FILES, REPORT_FILES, files_in
@@ -33,8 +34,8 @@ def test_cells_run_from_chance_to_best_and_say_both(tmp_path: Path) -> None:
     cells = heatmap_cells(grid, "p_at_10")
     assert cells["scale"].loc["m", "full"] == 1.0 and cells["scale"].loc["n", "full"] == 0.0
     assert cells["scale"].loc["n", "test"] == 0.0 and np.isnan(cells["scale"].loc["m", "test"])
-    assert cells["label"].loc["m", "full"] == "0.2\nchance 0.077 · best 0.2"
-    assert cells["label"].loc["n", "full"] == "0.077 *\nchance 0.077 · best 0.2"
+    assert cells["label"].loc["m", "full"] == "0.2\nchance 0.077\nbest 0.2"
+    assert cells["label"].loc["n", "full"] == "0.077 *\nchance 0.077\nbest 0.2"
     assert cells["label"].loc["m", "test"] == "n/a"
     grid_heatmap(grid, "p_at_10", tmp_path / "heat.png")
     assert (tmp_path / "heat.png").stat().st_size > 5000
@@ -69,3 +70,20 @@ def test_the_workflow_grid_carries_what_the_heatmap_needs(tmp_path: Path) -> Non
     assert cells["scale"].iat[0, 0] == pytest.approx(1.0)
     assert 0 < cells["chance"].iat[0, 0] < 0.2 and "chance" in cells["label"].iat[0, 0]
     assert Path(outputs["heatmap"]).stat().st_size > 5000
+
+
+def test_figures_name_metrics_readably_and_say_how_many_pairs_they_show(tmp_path: Path, monkeypatch) -> None:
+    drawn: list = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.append(fig))
+    grid = pd.DataFrame([_row("m", "full", 0.2, 0.077, 0.2)])
+    grid_heatmap(grid, "p_at_10", tmp_path / "heat.png")
+    title = drawn[0].axes[0].get_title()
+    assert title.startswith("Precision at 10 (P@10)") and "p_at_10" not in title
+    # thousands of confused pairs at 2,731 glosses: the figure draws the top 15 and says of how many
+    pairs = pd.DataFrame({"gloss_a": [f"A{i:04d}" for i in range(3000)], "gloss_b": [f"B{i:04d}" for i in range(3000)],
+                          "a_to_b": 1, "b_to_a": 0, "total": np.arange(3000)[::-1] + 1, "model": "m", "subset": "full"})
+    figures.confusion_bars(pairs, tmp_path / "conf.png")
+    ax = drawn[1].axes[0]
+    assert "top 15 of 3,000 pairs" in ax.get_title()
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "A0000 / B0000"  # the most confused on top
+    assert len(ax.get_yticklabels()) == 15

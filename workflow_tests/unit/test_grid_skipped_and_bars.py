@@ -13,8 +13,9 @@ import pytest
 from signsearch import manifest
 from signsearch.evaluate import figures
 from signsearch.evaluate.cell import evaluate_cell, write_cell
-from signsearch.evaluate.grid import aggregate_grid, write_grid
+from signsearch.evaluate.grid import METRIC_PREFIXES, aggregate_grid, write_grid
 from signsearch.layout import CELL_FILES, REPORT_FILES, Layout, files_in
+from signsearch.metric_names import short
 from signsearch.summary import run_summary
 
 REASON = "subset 'test': no labelled video in split 'test'; splits present: ['B']"
@@ -100,6 +101,8 @@ def test_metric_bars_show_cross_signer_where_it_exists(tmp_path: Path, captured:
     panels = {ax.get_title().split(" (")[0]: [t.get_text() for t in ax.get_legend().get_texts()] for ax in bars_fig.axes}
     assert panels == {"subset many": ["pose-baseline", "pose-baseline cross-signer"], "subset one": ["pose-baseline"]}
     many_row = grid[(grid["subset"] == "many") & (grid["variant"] == "cross_signer")].iloc[0]
+    drawn = [c for c in grid.columns if c.startswith(METRIC_PREFIXES) and not c.endswith(("_chance", "_best"))]
     shown = [t.get_text() for t in bars_fig.axes[0].get_xticklabels()]
+    assert shown == [short(c) for c in drawn] and "P@1" in shown  # readable names, not the metric ids
     heights = [p.get_height() for p in bars_fig.axes[0].patches]
-    assert len(heights) == 2 * len(shown) and np.allclose(heights[len(shown):], [many_row[c] for c in shown])
+    assert len(heights) == 2 * len(shown) and np.allclose(heights[len(shown):], [many_row[c] for c in drawn])

@@ -28,11 +28,22 @@ from signsearch.segment.shard import (
     read_units,
     segment_shard,
     video_segments,
+    video_units,
 )
 
 # The manifest schema of whole-video datasets before issue 10: `segmentation: none` must keep exactly this.
 OLD_MANIFEST_COLUMNS = ["video_id", "dataset", "gloss", "signer", "split", "pose_path", "frames", "embedding", "model",
                         "model_fingerprint"]
+
+
+def _assert_same_as_from_npy_files(registry: Path, emb: Path, out: Path) -> None:
+    """The manifest built from the index's vector column is byte-identical to the one built from the per-unit .npy
+    files (an index without the vector column: how every manifest was built before)."""
+    legacy = out.with_name("legacy_index.parquet")
+    pq.write_table(pq.read_table(emb).drop_columns(["vector"]), legacy)
+    from_npy = out.with_name("from_npy.parquet")
+    write_manifest(registry, [legacy], from_npy, dataset="d", model="pose-baseline")
+    assert from_npy.read_bytes() == out.read_bytes()
 
 
 def _nan_pose() -> Pose:
@@ -98,6 +109,10 @@ def test_trim_keeps_one_unit_per_clip(tmp_path: Path) -> None:
     still = rows["still"]  # nothing found: the whole clip stays the unit, with the reason
     assert still["status"] == "none" and (still["start_frame"], still["end_frame"]) == (0, 40) and still["reason"]
     assert {u["unit_id"] for u in read_units(out)} == {"clip", "still"}  # both are embedded
+    layout = Layout(tmp_path / "results")
+    collect_segments([out], layout.segments("d"))
+    units, _ = video_units(layout, "d", "clip")
+    assert [unit for unit, _ in units] == ["clip"]  # `signsearch segments` lists the searchable id, not clip#000
 
 
 def test_units_are_embedded_sliced_and_carried_into_the_manifest(shard: Path, tmp_path: Path) -> None:
@@ -124,6 +139,8 @@ def test_units_are_embedded_sliced_and_carried_into_the_manifest(shard: Path, tm
     assert m.has_units and m.column("source_video_id") == ["long", "long"] and m.column("segment_index") == [0, 1]
     assert m.column("pose_path") == [str(tmp_path / "long.pose")] * 2
     assert m.table.schema.field("start_s").type == pa.float64() and m.table.schema.field("end_frame").type == pa.int32()
+    np.testing.assert_array_equal(m.vectors, np.stack([np.load(p) for p in ok["npy_path"]]))
+    _assert_same_as_from_npy_files(registry, emb, out)
 
 
 def test_whole_video_datasets_keep_the_old_manifest_and_index(shard: Path, tmp_path: Path) -> None:
@@ -138,6 +155,7 @@ def test_whole_video_datasets_keep_the_old_manifest_and_index(shard: Path, tmp_p
     write_manifest(registry, [emb], out, dataset="d", model="pose-baseline")
     m = manifest.read(out)
     assert m.table.schema.names == OLD_MANIFEST_COLUMNS and not m.has_units
+    _assert_same_as_from_npy_files(registry, emb, out)
     assert m.table.schema.equals(manifest.schema(m.dim).with_metadata(m.table.schema.metadata))
     assert set(m.table.schema.metadata) == {b"signsearch.manifest", b"dim", b"model", b"model_fingerprint"}
 

@@ -15,7 +15,7 @@ from signsearch.evaluate.cell import evaluate_cell, write_cell
 from signsearch.evaluate.grid import aggregate_grid
 from signsearch.layout import Layout
 from signsearch.web import app as web_app
-from signsearch.web.metric_names import progress, readable
+from signsearch.metric_names import progress, readable
 from workflow_utils import demo_config
 
 

@@ -71,6 +71,7 @@ def test_adding_and_removing_videos_reruns_only_what_they_need(tmp_path: Path) -
         assert _mtimes(old_outputs) == before, "outputs of existing shards were rewritten"
         receipt = json.loads((work / "results/inc/db/pose-baseline.json").read_text())
         assert receipt["rows"] == 45 and receipt["inserted"] == 5 and receipt["unchanged"] == 40, receipt
+        assert receipt["sent"] == 5, receipt  # only the new rows went to the database
 
         # removal: the row and the file go; the next run drops the video from the manifest, database and results
         gone = first[7]["video_id"]
@@ -79,7 +80,7 @@ def test_adding_and_removing_videos_reruns_only_what_they_need(tmp_path: Path) -
         run3 = job_counts(snakemake(work))
         assert run3["import_poses"] == 1 and run3["embed"] == 1, run3
         receipt = json.loads((work / "results/inc/db/pose-baseline.json").read_text())
-        assert receipt["rows"] == 44 and receipt["deleted"] == 1, receipt
+        assert receipt["rows"] == 44 and receipt["deleted"] == 1 and receipt["sent"] == 0, receipt
         vids = manifest.read(work / "results/inc/manifests/pose-baseline.parquet").column("video_id")
         assert gone not in vids and len(vids) == 44
         neighbours = pd.read_parquet(work / "results/eval/inc/pose-baseline/full/neighbours.parquet")

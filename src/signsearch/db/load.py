@@ -4,6 +4,13 @@ A failed or killed load (SIGKILL included: the server rolls back when the client
 Reruns are idempotent; changed vectors and metadata replace the old ones; videos gone from the manifest lose this
 model's embedding, and videos left with no embedding at all are deleted.
 
+Only what changed is sent: each embedding row keeps a digest of what it was loaded from (its staged columns and
+vector bytes, table `embedding_digest`, deleted with the row), so a load stages only rows whose digest differs or is
+missing and deletes the ids the manifest no longer has. A database that never saw these rows (a new or different
+SIGNSEARCH_DB_URL, an empty table, rows loaded before migration 3) has no digests for them: every row is sent, as a
+full load. The receipt's `sent` counts the staged rows. Video metadata is shared by the dataset's models: a row this
+model's manifest leaves unchanged keeps the metadata another model's later load gave it.
+
 Dimension policy: a model name keeps one dimension. A manifest of another dimension fails, unless its fingerprint
 differs from the stored one (the model was really replaced) AND no other dataset holds embeddings of that model;
 then the model's old vectors are dropped and it takes the new dimension. Otherwise the other datasets' vectors would
@@ -21,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -36,6 +44,7 @@ STAGE_TYPES = ("text", "text", "text", "text", "text", "text", "int4", "text", "
                "float8", "vector")
 # The video columns a load writes (all but the id and the vector); the unit columns stay NULL for whole videos.
 VIDEO_COLUMNS = STAGE_COLUMNS[1:-1]
+DIGEST_BYTES = 16
 # Rebuild the HNSW graph from scratch when more than this share of rows changes: a bulk build is much faster than
 # inserting that many vectors into the live graph one by one.
 REBUILD_FRACTION = 0.1
@@ -99,39 +108,55 @@ def _upsert_model(conn: psycopg.Connection, dataset_id: int, name: str, dim: int
     return row[0]
 
 
-def _copy_stage(conn: psycopg.Connection, m: manifest_mod.Manifest, ids: list[str],
-                paths: dict[str, str] | None) -> None:
-    conn.execute(
-        "CREATE TEMP TABLE stage (video_id text NOT NULL, gloss text, signer text, split text, path text, "
-        "pose_path text, frames integer, source_video_id text, segment_index integer, start_frame integer, "
-        "end_frame integer, start_s double precision, end_s double precision, vec vector NOT NULL) ON COMMIT DROP"
-    )
+def _stage_columns(m: manifest_mod.Manifest, ids: list[str], paths: dict[str, str] | None) -> list[list[Any]]:
+    """The manifest's rows as `STAGE_COLUMNS` but the vector, column by column."""
     # A unit plays from its source video: `paths` is keyed by source video id.
     sources = m.column("source_video_id") if m.has_units else ids
     units = [m.column(c) if m.has_units else [None] * len(ids) for c in manifest_mod.UNIT_COLUMNS]
-    columns = [ids, m.column("gloss"), m.column("signer"), m.column("split"),
-               [paths.get(v) for v in sources] if paths else [None] * len(ids), m.column("pose_path"),
-               m.column("frames"), *units]
-    vectors = m.vectors
-    with conn.cursor() as cur, cur.copy(f"COPY stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(list(STAGE_TYPES))
-        for i, row in enumerate(zip(*columns)):
-            copy.write_row((*row, vectors[i]))
+    return [ids, m.column("gloss"), m.column("signer"), m.column("split"),
+            [paths.get(v) for v in sources] if paths else [None] * len(ids), m.column("pose_path"),
+            m.column("frames"), *units]
+
+
+def _digests(columns: list[list[Any]], vectors: np.ndarray) -> list[bytes]:
+    """Per row, a hash of everything a load writes for it: its staged values and its vector's bytes."""
+    return [hashlib.blake2b(repr(row).encode() + vectors[i].tobytes(), digest_size=DIGEST_BYTES).digest()
+            for i, row in enumerate(zip(*columns))]
+
+
+def _stored_digests(conn: psycopg.Connection, dataset_id: int, model_id: int) -> dict[str, bytes | None]:
+    """The (dataset, model)'s stored rows: video id -> the digest it was loaded with (None when unknown)."""
+    return dict(conn.execute(
+        "SELECT v.video_id, g.digest FROM embedding e JOIN video v ON v.id = e.video_pk "
+        "LEFT JOIN embedding_digest g ON g.video_pk = e.video_pk AND g.model_id = e.model_id "
+        "WHERE e.dataset_id = %s AND e.model_id = %s", (dataset_id, model_id)).fetchall())
+
+
+def _copy_stage(conn: psycopg.Connection, columns: list[list[Any]], vectors: np.ndarray, digests: list[bytes],
+                send: list[int]) -> None:
+    """COPY rows `send` (positions in `columns`) into the transaction's staging table."""
+    conn.execute(
+        "CREATE TEMP TABLE stage (video_id text NOT NULL, gloss text, signer text, split text, path text, "
+        "pose_path text, frames integer, source_video_id text, segment_index integer, start_frame integer, "
+        "end_frame integer, start_s double precision, end_s double precision, vec vector NOT NULL, "
+        "digest bytea NOT NULL) ON COMMIT DROP"
+    )
+    with conn.cursor() as cur, cur.copy(f"COPY stage ({', '.join(STAGE_COLUMNS)}, digest) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([*STAGE_TYPES, "bytea"])
+        for i in send:
+            copy.write_row((*(column[i] for column in columns), vectors[i], digests[i]))
     conn.execute("CREATE UNIQUE INDEX ON stage (video_id)")
     conn.execute("ANALYZE stage")  # temp tables get no autovacuum statistics; the merge joins need them
 
 
-def _pending_changes(conn: psycopg.Connection, dataset_id: int, model_id: int) -> int:
-    """Embeddings the merge will insert, change or delete (to choose between live index updates and a rebuild)."""
+def _vector_changes(conn: psycopg.Connection, dataset_id: int, model_id: int) -> int:
+    """Staged rows whose vector is new or differs from the stored one (graph inserts if the index is kept)."""
     return conn.execute(
         """
-        SELECT (SELECT count(*) FROM stage s
-                LEFT JOIN video v ON v.dataset_id = %(d)s AND v.video_id = s.video_id
-                LEFT JOIN embedding e ON e.video_pk = v.id AND e.model_id = %(m)s
-                WHERE e.vec IS DISTINCT FROM s.vec)
-             + (SELECT count(*) FROM embedding e JOIN video v ON v.id = e.video_pk
-                WHERE e.dataset_id = %(d)s AND e.model_id = %(m)s
-                  AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.video_id = v.video_id))
+        SELECT count(*) FROM stage s
+          LEFT JOIN video v ON v.dataset_id = %(d)s AND v.video_id = s.video_id
+          LEFT JOIN embedding e ON e.video_pk = v.id AND e.model_id = %(m)s
+         WHERE e.vec IS DISTINCT FROM s.vec
         """,
         {"d": dataset_id, "m": model_id},
     ).fetchone()[0]
@@ -153,7 +178,8 @@ _UPSERT_VIDEOS = sql.SQL(
 ).format(cols=_columns(""), old=_columns("v."), new=_columns("EXCLUDED."))
 
 
-def _merge(conn: psycopg.Connection, dataset_id: int, model_id: int) -> dict[str, int]:
+def _merge(conn: psycopg.Connection, dataset_id: int, model_id: int, gone: list[str]) -> dict[str, int]:
+    """Write the staged rows and their digests; delete this model's embeddings of the `gone` video ids."""
     meta_changed = {
         row[0] for row in conn.execute(_UPSERT_VIDEOS, {"d": dataset_id}) if not row[1]
     }
@@ -169,13 +195,20 @@ def _merge(conn: psycopg.Connection, dataset_id: int, model_id: int) -> dict[str
         {"d": dataset_id, "m": model_id},
     ):
         (inserted if is_new else vec_changed).add(pk)
+    conn.execute(
+        """
+        INSERT INTO embedding_digest (video_pk, model_id, digest)
+        SELECT v.id, %(m)s, s.digest FROM stage s JOIN video v ON v.dataset_id = %(d)s AND v.video_id = s.video_id
+        ON CONFLICT (video_pk, model_id) DO UPDATE SET digest = EXCLUDED.digest
+        """,
+        {"d": dataset_id, "m": model_id},
+    )
     deleted = conn.execute(
         """
         DELETE FROM embedding e USING video v
-         WHERE e.video_pk = v.id AND e.dataset_id = %(d)s AND e.model_id = %(m)s
-           AND NOT EXISTS (SELECT 1 FROM stage s WHERE s.video_id = v.video_id)
+         WHERE e.video_pk = v.id AND e.dataset_id = %(d)s AND e.model_id = %(m)s AND v.video_id = ANY(%(gone)s)
         """,
-        {"d": dataset_id, "m": model_id},
+        {"d": dataset_id, "m": model_id, "gone": gone},
     ).rowcount
     videos_deleted = conn.execute(
         "DELETE FROM video v WHERE v.dataset_id = %s AND NOT EXISTS (SELECT 1 FROM embedding e WHERE e.video_pk = v.id)",
@@ -193,11 +226,13 @@ def load_manifest(
     model: dict[str, Any],
     receipt_path: str | os.PathLike[str],
     paths: dict[str, str] | None = None,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Load `manifest_path` as (dataset["name"], model["name"]) and write the receipt; returns the receipt.
 
     dataset = {name, kind, root, metadata}; model = {name, metric}. `paths` maps video_id -> video file (the
-    manifest only has pose paths). Waits for any concurrent load of the same model (into any dataset).
+    manifest only has pose paths). `full` sends every row whatever the stored digests say (same result, slower).
+    Waits for any concurrent load of the same model (into any dataset).
     """
     started = time.perf_counter()
     manifest_path = Path(manifest_path)
@@ -207,6 +242,8 @@ def load_manifest(
     sha256 = _sha256(manifest_path)
     m = manifest_mod.read(manifest_path)
     ids = _check_manifest(m, manifest_path, dataset["name"], model["name"])
+    columns, vectors = _stage_columns(m, ids, paths), m.vectors
+    digests = _digests(columns, vectors)
 
     conn = server.connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
     try:
@@ -222,18 +259,19 @@ def load_manifest(
             ).fetchone()[0]
             old = conn.execute("SELECT metric FROM model WHERE name = %s", (model["name"],)).fetchone()
             model_id = _upsert_model(conn, dataset_id, model["name"], m.dim, metric, m.fingerprint, manifest_path)
-            _copy_stage(conn, m, ids, paths)
-            stored = conn.execute("SELECT count(*) FROM embedding WHERE dataset_id = %s AND model_id = %s",
-                                  (dataset_id, model_id)).fetchone()[0]
-            changes = _pending_changes(conn, dataset_id, model_id)
+            stored = _stored_digests(conn, dataset_id, model_id)
+            send = [i for i, (vid, digest) in enumerate(zip(ids, digests)) if full or stored.get(vid) != digest]
+            gone = sorted(stored.keys() - set(ids))
+            _copy_stage(conn, columns, vectors, digests, send)
+            changes = _vector_changes(conn, dataset_id, model_id) + len(gone)
             rebuild = ((old is not None and old[0] != metric)
                        or not schema.index_exists(conn, dataset_id, model_id)
-                       or changes > REBUILD_FRACTION * max(stored, len(ids)))
+                       or changes > REBUILD_FRACTION * max(len(stored), len(ids)))
             if rebuild:
                 schema.drop_index(conn, dataset_id, model_id)  # before the merge: no per-row graph inserts
-            counts = _merge(conn, dataset_id, model_id)
+            counts = _merge(conn, dataset_id, model_id, gone)
             if rebuild:
-                schema.create_index(conn, dataset_id, model_id, m.dim, metric)
+                schema.create_index(conn, dataset_id, model_id, m.dim, metric, rows=len(ids))
         if counts["inserted"] or counts["updated"] or counts["deleted"]:
             conn.execute("ANALYZE video, embedding")  # plans choose index vs scan from these counts
     finally:
@@ -246,6 +284,7 @@ def load_manifest(
         "manifest": str(manifest_path),
         "manifest_sha256": sha256,
         "rows": len(ids),
+        "sent": len(send),
         "inserted": counts["inserted"],
         "updated": counts["updated"],
         "deleted": counts["deleted"],

@@ -78,6 +78,19 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             ADD COLUMN IF NOT EXISTS end_s double precision;
         """,
     ),
+    (
+        3,
+        "a digest of what each embedding row was loaded from, so a reload sends only changed rows (issue 15)",
+        """
+        CREATE TABLE IF NOT EXISTS embedding_digest (
+            video_pk bigint NOT NULL,
+            model_id integer NOT NULL,
+            digest bytea NOT NULL,
+            PRIMARY KEY (video_pk, model_id),
+            FOREIGN KEY (video_pk, model_id) REFERENCES embedding (video_pk, model_id) ON DELETE CASCADE
+        );
+        """,
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 
@@ -86,7 +99,18 @@ _MIGRATION_LOCK = 0x73736D6967726174
 
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 OPCLASSES = {"cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector_ip_ops"}
-HNSW_BUILD_MEMORY = "512MB"  # below this, a 100k x 768 graph spills out of memory and the build crawls
+# An HNSW build whose graph outgrows maintenance_work_mem spills to disk and crawls, so the build gets memory for its
+# graph: pgvector 0.8.5 (m = 16) uses 4 bytes per dimension + ~720 bytes per row (measured: "no longer fits after N
+# tuples" at 8 and 16 MB, 768-d and 1,202-d), counted here as 1 KB plus 25% headroom. Within [64 MB, 2 GB]: 2 GB
+# holds ~290k rows of 1,202-d (83,399 x 1,202 asks 580 MB); a bigger build spills, slower but correct.
+HNSW_ROW_OVERHEAD = 1024
+HNSW_MEMORY_MIN, HNSW_MEMORY_MAX = 64 << 20, 2 << 30
+
+
+def hnsw_build_memory(rows: int, dim: int) -> int:
+    """maintenance_work_mem (bytes) for building the HNSW graph of `rows` vectors of size `dim` in memory."""
+    wanted = int(rows * (4 * dim + HNSW_ROW_OVERHEAD) * 1.25)
+    return min(max(wanted, HNSW_MEMORY_MIN), HNSW_MEMORY_MAX)
 
 
 def current_version(conn: psycopg.Connection) -> int:
@@ -133,9 +157,11 @@ def index_exists(conn: psycopg.Connection, dataset_id: int, model_id: int) -> bo
     return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (index_name(dataset_id, model_id),)).fetchone()[0]
 
 
-def create_index(conn: psycopg.Connection, dataset_id: int, model_id: int, dim: int, metric: str) -> None:
-    """Build the (dataset, model) HNSW index; call inside the load's transaction so it commits with the data."""
-    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(HNSW_BUILD_MEMORY)))
+def create_index(conn: psycopg.Connection, dataset_id: int, model_id: int, dim: int, metric: str, rows: int) -> None:
+    """Build the (dataset, model) HNSW index over its `rows` vectors; call inside the load's transaction so it
+    commits with the data."""
+    memory = f"{hnsw_build_memory(rows, dim) >> 20}MB"
+    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(memory)))
     conn.execute(
         sql.SQL("CREATE INDEX {name} ON embedding USING hnsw (({expr}) {ops}) WHERE dataset_id = {d} AND model_id = {m}")
         .format(name=sql.Identifier(index_name(dataset_id, model_id)), expr=vector_expr(dim),

@@ -9,6 +9,8 @@ its default stops the server when the starting process exits. It listens on a Un
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import re
 import shutil
@@ -74,8 +76,12 @@ def _ensure_database(info: Any) -> None:
 
 
 def start(data_dir: str | os.PathLike[str]) -> str:
-    """Start the embedded server for `data_dir` unless it already runs; return its URL (no password)."""
-    return _start(_pgdata(data_dir))
+    """Start the embedded server for `data_dir` unless it already runs; return its URL (no password). A server
+    started (or adopted) this way is the user's: no `session` stops it."""
+    pgdata = _pgdata(data_dir)
+    with _sessions(pgdata) as state:
+        state["auto_started"] = False
+        return _start(pgdata)
 
 
 def _start(pgdata: Path) -> str:
@@ -143,15 +149,47 @@ def resolve_url(data_dir: str | os.PathLike[str], start: bool = True) -> str:
 
 @contextlib.contextmanager
 def session(data_dir: str | os.PathLike[str]) -> Iterator[str]:
-    """The URL of `resolve_url(data_dir, start=True)` for one command; an embedded server this call had to start
-    is stopped again at the end (a one-off `signsearch search` leaves no server behind)."""
-    started = not os.environ.get(ENV_URL) and _postmaster(_pgdata(data_dir)) is None
-    url = resolve_url(data_dir, start=True)
+    """The URL of `resolve_url(data_dir, start=True)` for one command. An embedded server that a session had to
+    start is stopped when the LAST concurrent session ends (a one-off `signsearch search` leaves no server behind,
+    and two searches started together do not pull the server from under each other)."""
+    if os.environ.get(ENV_URL):
+        yield os.environ[ENV_URL]
+        return
+    pgdata = _pgdata(data_dir)
+    me = f"{os.getpid()}-{os.urandom(4).hex()}"
+    with _sessions(pgdata) as state:
+        if _postmaster(pgdata) is None:
+            state["auto_started"] = True
+        url = _start(pgdata)
+        state["holders"].append(me)
     try:
         yield url
     finally:
-        if started:
-            stop(data_dir)
+        with _sessions(pgdata) as state:
+            state["holders"] = [h for h in state["holders"] if h != me and psutil.pid_exists(int(h.split("-")[0]))]
+            if not state["holders"] and state.pop("auto_started", False):
+                stop(pgdata)
+
+
+@contextlib.contextmanager
+def _sessions(pgdata: Path) -> Iterator[dict[str, Any]]:
+    """The sessions using an embedded server ({holders: [pid-token], auto_started}), read and written under an
+    exclusive lock on a file beside the data directory."""
+    path = pgdata.parent / f".{pgdata.name}.sessions"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        try:
+            state = json.loads(fh.read() or "{}")
+        except ValueError:  # a session killed mid-write: start from no holders
+            state = {}
+        state.setdefault("holders", [])
+        yield state
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps(state))
+        fh.flush()
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")

@@ -1,8 +1,10 @@
 """The embedding stage: one (model, shard) job writes one .npy per unit and an index; the manifest step
 gathers them per (dataset, model).
 
-Embedding index columns: video_id, npy_path, status (ok|failed), detail, frames, dim, fingerprint. A unit is a
-whole video, unless the shard has a segment table (segmented or trimmed datasets, `signsearch.segment.shard`):
+Embedding index columns: video_id, npy_path, status (ok|failed), detail, frames, dim, fingerprint, vector (the
+unit's float32 vector, the same values as its .npy; null when failed). The manifest reads the vectors from the
+indexes, one file per shard, instead of one .npy per unit (83,399 reads per model at ASL Citizen's size); an
+index written before the vector column falls back to its .npy files. A unit is a whole video, unless the shard has a segment table (segmented or trimmed datasets, `signsearch.segment.shard`):
 then each of its `ok` rows is a unit (video_id = its unit_id, frames = its length), and the index and the
 manifest carry `manifest.UNIT_COLUMNS` after the usual ones.
 """
@@ -40,6 +42,7 @@ INDEX_SCHEMA = pa.schema(
         ("frames", pa.int32()),
         ("dim", pa.int32()),
         ("fingerprint", pa.string()),
+        ("vector", pa.list_(pa.float32())),
     ]
 )
 
@@ -140,17 +143,35 @@ def embed_shard(
             for unit, pose, (vec, error) in zip(batch, poses, embed_isolated(embedder, poses), strict=True):
                 vid = unit["video_id"]
                 npy = layout.embedding_vector(dataset, spec.name, shard, vid)
-                if error is None:
-                    atomic.write_bytes(npy, npy_bytes(vec))
+                vector = None if error is not None else vec.astype(np.float32)
+                if vector is not None:
+                    atomic.write_bytes(npy, npy_bytes(vector))
                 rows.append({**unit, "npy_path": str(npy), "status": "ok" if error is None else "failed",
                              "detail": error, "frames": int(pose.body.data.shape[0]), "dim": int(embedder.dim),
-                             "fingerprint": embedder.fingerprint})
+                             "fingerprint": embedder.fingerprint, "vector": vector})
             bar.update(len(batch))
     with atomic.atomic_path(index_out) as tmp:
         schema = INDEX_SCHEMA if segments is None else UNIT_INDEX_SCHEMA
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
     ok = sum(r["status"] == "ok" for r in rows)
     return {"videos": len(rows), "ok": ok, "failed": len(rows) - ok, "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _stack_vectors(column: pa.ChunkedArray | None, rows: np.ndarray, npy_paths: list[str]) -> np.ndarray:
+    """The (len(rows), dim) vectors of the index rows `rows`: from the vector column, or from the unit's .npy where
+    the column is null or absent (an index written before that column)."""
+    if not len(rows):
+        return np.zeros((0, 1), np.float32)
+    if column is None:
+        return np.stack([np.load(p) for p in npy_paths])
+    picked = column.take(pa.array(rows)).combine_chunks()
+    if picked.null_count:
+        return np.stack([np.load(p) if v is None else np.asarray(v, np.float32)
+                         for v, p in zip(picked.to_pylist(), npy_paths)])
+    lengths = np.diff(picked.offsets.to_numpy())
+    if (lengths != lengths[0]).any():
+        raise ValueError(f"embedding indexes hold vectors of sizes {sorted(set(lengths.tolist()))}; rerun with --forcerun embed")
+    return picked.flatten().to_numpy().reshape(len(rows), int(lengths[0]))
 
 
 def write_manifest(
@@ -163,17 +184,17 @@ def write_manifest(
     """Join the registry's metadata with every ok vector of the model and write the manifest atomically."""
     reg = pq.read_table(registry).to_pandas().set_index("video_id")
     tables = [pq.read_table(p) for p in embedding_indexes]
-    index = (pa.concat_tables(tables, promote_options="default") if tables else INDEX_SCHEMA.empty_table()).to_pandas()
+    table = pa.concat_tables(tables, promote_options="default") if tables else INDEX_SCHEMA.empty_table()
+    column = table.column("vector") if "vector" in table.column_names else None
+    index = (table if column is None else table.drop_columns(["vector"])).to_pandas()
+    index["row"] = np.arange(len(index))  # position in `table`, to pick the vectors of the kept rows
     units = "source_video_id" in index.columns
     source = index["source_video_id"] if units else index["video_id"]
     index = index[(index["status"] == "ok") & source.isin(reg.index)].sort_values("video_id", kind="stable")
     fingerprints = set(index["fingerprint"])
     if len(fingerprints) > 1:
         raise ValueError(f"{out}: shards were embedded with different model versions {sorted(fingerprints)}; rerun with --forcerun embed")
-    if len(index):
-        vectors = np.stack([np.load(p) for p in index["npy_path"]])
-    else:
-        vectors = np.zeros((0, 1), np.float32)
+    vectors = _stack_vectors(column, index["row"].to_numpy(), list(index["npy_path"]))
     meta = reg.loc[index["source_video_id"] if units else index["video_id"]]
     rows = {
         "video_id": list(index["video_id"]),

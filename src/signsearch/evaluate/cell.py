@@ -35,10 +35,11 @@ from signsearch import manifest
 from signsearch.atomic import atomic_path, write_json, write_text
 from signsearch.embed.spec import ModelSpec
 from signsearch.evaluate import dictionary, text_video
+from signsearch.evaluate.incremental import Cache
 from signsearch.evaluate.confusions import confusion_pairs, per_gloss_table
 from signsearch.evaluate.materialise import SKIPPED
 from signsearch.evaluate.metrics import RankingMetrics, evaluate_queries, match_matrix, metric_names, relevance
-from signsearch.evaluate.retrieval import exact_neighbours
+from signsearch.evaluate.retrieval import reported
 from signsearch.evaluate.subsets import read_subset
 
 # (vectors (n, dim), video_ids, k, metric) -> (idx (n, k), dist (n, k)): all-against-all, self excluded, rows of
@@ -68,12 +69,15 @@ def evaluate_cell(
     backend_name: str = "memory",
     flagged: bool = False,
     dataset: str | None = None,
+    cache: Cache | None = None,
 ) -> CellResult:
     """The all / cross_signer variants of one model (manifest) on one subset. Subset ids without an embedding
     are counted as missing_videos. The top-k lists come from `backend_fn` when given (else the in-memory exact
     search); the full-ranking first-match ranks and the cross-signer variant always come from the in-memory
-    search, and backend_agreement is the share of queries whose backend list equals the in-memory one."""
-    meta = m.table.select(["video_id", "gloss", "signer"]).to_pandas()
+    search, and backend_agreement is the share of queries whose backend list equals the in-memory one.
+    With `cache`, the in-memory search is updated from the cached one when videos were only added
+    (`signsearch.evaluate.incremental`; the same results as searching from scratch)."""
+    meta = m.table.select(["video_id", "gloss", "signer", "split"]).to_pandas()
     row_of = pd.Series(np.arange(len(meta)), index=meta["video_id"])
     wanted = pd.Index(list(dict.fromkeys(subset_ids)))
     present = wanted[wanted.isin(row_of.index)]
@@ -83,22 +87,19 @@ def evaluate_cell(
     glosses = meta["gloss"].to_numpy(object)[rows]
     signers = meta["signer"].to_numpy(object)[rows]
     n = len(rows)
-    self_row = np.arange(n)
 
-    mem = exact_neighbours(x, x, k, metric, exclude=self_row, query_labels=glosses, corpus_labels=glosses)
-    idx, dist, agreement = mem.idx, mem.dist, None
+    cache = cache if cache is not None else Cache(None, k, metric)
+    cache.bind(ids, x, glosses, signers, meta["split"].to_numpy(object)[rows])
+    mem, cross = cache.search("all", x, glosses, None), cache.search("cross_signer", x, glosses, signers)
+    idx, dist, agreement = mem.idx[:, :k], reported(mem.key[:, :k], metric), None
     if backend_fn is not None:
         idx, dist = backend_fn(x, list(ids), k, metric)
-        agreement = float((np.asarray(idx) == mem.idx).all(axis=1).mean()) if n else None
-    cross = exact_neighbours(
-        x, x, k, metric, exclude=self_row, query_groups=signers, corpus_groups=signers,
-        query_labels=glosses, corpus_labels=glosses,
-    )
+        agreement = float((np.asarray(idx) == mem.idx[:, :k]).all(axis=1).mean()) if n else None
     rel_all, rel_cross = relevance(glosses), relevance(glosses, signers)
     matches = match_matrix(idx, glosses, glosses)
     variants = {
-        "all": evaluate_queries(matches, rel_all, mem.first_match),
-        "cross_signer": evaluate_queries(match_matrix(cross.idx, glosses, glosses), rel_cross, cross.first_match),
+        "all": evaluate_queries(matches, rel_all, mem.first),
+        "cross_signer": evaluate_queries(match_matrix(cross.idx[:, :k], glosses, glosses), rel_cross, cross.first),
     }
     metrics = {
         "dataset": dataset,
@@ -121,7 +122,7 @@ def evaluate_cell(
         table=_long_table(variants, k),
         neighbours=_neighbours(ids, glosses, idx, dist, matches),
         confusions=confusion_pairs(idx[evaluated], glosses[evaluated], glosses, rel_all.n_relevant[evaluated]),
-        per_gloss=per_gloss_table(glosses, matches, mem.first_match, evaluated, glosses),
+        per_gloss=per_gloss_table(glosses, matches, mem.first, evaluated, glosses),
     )
 
 
@@ -137,9 +138,10 @@ def write_cell(result: CellResult, outputs: Mapping[str, str | Path]) -> None:
 
 def run_cell(
     *, manifest_path: str | Path, subset_path: str | Path, registry_path: str | Path, outputs: Mapping[str, str | Path],
-    spec: ModelSpec, dataset: str, settings: Mapping[str, Any], data_dir: str,
+    spec: ModelSpec, dataset: str, settings: Mapping[str, Any], data_dir: str, cache_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """The workflow's evaluate job: every variant of one cell from one read of the manifest; return metrics.json."""
+    """The workflow's evaluate job: every variant of one cell from one read of the manifest; return metrics.json.
+    `cache_path`: the cell's incremental cache (`signsearch.evaluate.incremental`), read and rewritten."""
     subset = read_subset(subset_path)
     base = {"dataset": dataset, "model": spec.name, "subset": subset.name}
     if not subset.video_ids:
@@ -149,18 +151,20 @@ def run_cell(
     splits = reg.loc[reg["video_id"].isin(subset.video_ids), "split"].unique()
     backend = settings["backend"]
     m, ids = manifest.read(manifest_path), set(subset.video_ids)
+    cache = Cache(cache_path, settings["k"], settings["metric"])
     result = evaluate_cell(
         m, subset.video_ids, subset_name=subset.name, k=settings["k"], metric=settings["metric"],
         flagged=spec.saw_in_training(dataset, list(splits)), dataset=dataset,
         backend_fn=_pgvector_backend(data_dir, dataset, spec.name) if backend == "pgvector" else None,
-        backend_name=backend,
+        backend_name=backend, cache=cache,
     )
-    extra = {"dictionary": _dictionary_variant(m, ids, settings["metric"])}
-    if spec.has_text:
+    extra = {"dictionary": _dictionary_variant(m, ids, settings["metric"], cache)}
+    if spec.has_text:  # recomputed every time: per model with a text tower, not the pose baseline at scale
         extra["text_video"] = _text_video_variant(m, ids, spec)
     result.metrics["variants"] |= {name: block for name, block in extra.items() if block is not None}
     result.metrics["subset_note"] = subset.note or None
     write_cell(result, outputs)
+    cache.save()
     return result.metrics
 
 
@@ -186,7 +190,7 @@ def _chance_block(values: dict[str, float], chance: dict[str, float], evaluated:
     return {"metrics": values, "chance": chance, "counts": {"evaluated_queries": evaluated, "excluded_queries": excluded}}
 
 
-def _dictionary_variant(m: manifest.Manifest, ids: set[str], metric: str) -> dict[str, Any] | None:
+def _dictionary_variant(m: manifest.Manifest, ids: set[str], metric: str, cache: Cache) -> dict[str, Any] | None:
     """ASL Citizen's dictionary protocol: the subset's test videos against its training videos."""
     meta = m.table.select(["video_id", "gloss", "split"]).to_pandas()
     keep = meta["video_id"].isin(ids) & meta["gloss"].notna()
@@ -194,8 +198,10 @@ def _dictionary_variant(m: manifest.Manifest, ids: set[str], metric: str) -> dic
     if not test.any() or not train.any():
         return None
     vectors = m.vectors
-    ranks = dictionary.gloss_ranks(vectors[test.to_numpy()], meta.loc[test, "gloss"].to_numpy(object),
-                                   vectors[train.to_numpy()], meta.loc[train, "gloss"].to_numpy(object), metric)
+    ranks = cache.dictionary(
+        meta.loc[test, "video_id"].to_numpy(str), vectors[test.to_numpy()], meta.loc[test, "gloss"].to_numpy(object),
+        meta.loc[train, "video_id"].to_numpy(str), vectors[train.to_numpy()], meta.loc[train, "gloss"].to_numpy(object),
+    )
     out = dictionary.dictionary_metrics(ranks)
     g = int(meta.loc[train, "gloss"].nunique())
     ranks_all = np.arange(1, g + 1, dtype=np.float64)

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from signsearch.atomic import atomic_path  # noqa: E402
+from signsearch.metric_names import readable, short  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | os.PathLike[str]) -> None:
@@ -41,7 +42,7 @@ def heatmap_cells(grid: pd.DataFrame, metric: str) -> dict[str, pd.DataFrame]:
         for (i, j), v in np.ndenumerate(value.to_numpy()):
             c, b = out["chance"].iat[i, j], out["best"].iat[i, j]
             if not np.isnan(v) and not (np.isnan(c) or np.isnan(b)):
-                label.iat[i, j] += f"\nchance {c:.2g} · best {b:.2g}"
+                label.iat[i, j] += f"\nchance {c:.2g}\nbest {b:.2g}"
     out["label"] = label
     return out
 
@@ -59,8 +60,7 @@ def grid_heatmap(grid: pd.DataFrame, metric: str, path: str | os.PathLike[str]) 
         vmin, vmax = 0.0, 1.0
     else:
         vmin, vmax = (0, max(1.0, np.nanmax(shown, initial=0))) if "rank" not in metric else (None, None)
-    fig, ax = plt.subplots(figsize=(1.6 + (1.7 if relative else 1.3) * value.shape[1],
-                                    1.2 + (0.8 if relative else 0.6) * value.shape[0]))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * value.shape[1], 1.2 + (0.9 if relative else 0.6) * value.shape[0]))
     im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     for (i, j), v in np.ndenumerate(shown):
         dark = not np.isnan(v) and (v > 0.6 if relative else v < 0.5)
@@ -71,7 +71,7 @@ def grid_heatmap(grid: pd.DataFrame, metric: str, path: str | os.PathLike[str]) 
     ax.set_xticks(range(value.shape[1]), value.columns)
     ax.set_yticks(range(value.shape[0]), value.index)
     scale = "colour: chance (white) to best possible (dark)" if relative else "colour: value"
-    ax.set_title(f"{metric} ({scale}; * hatched: model trained on this data)", fontsize=9)
+    ax.set_title(f"{readable(metric)}\n({scale}; * hatched: model trained on this data)", fontsize=9)
     _empty_notes(fig, grid[grid["variant"] == "all"])
     bar = fig.colorbar(im, ax=ax)
     if relative:
@@ -118,7 +118,7 @@ def metric_bars(grid: pd.DataFrame, path: str | os.PathLike[str], metrics: list[
             ax.hlines([row.get(f"{c}_chance", np.nan) for c in metrics], x - width / 2, x + width / 2, colors="k")
             if not cross and isinstance(row.get("note"), str) and row["note"]:  # no metrics: say why, not a gap
                 ax.text(x[0], 0.5, f"{model}: n/a, {row['note']}", fontsize=8, va="center")
-        ax.set_xticks(np.arange(len(metrics)) + 0.4 - width / 2, metrics)
+        ax.set_xticks(np.arange(len(metrics)) + 0.4 - width / 2, [short(c) for c in metrics])
         ax.set_ylim(0, 1)
         ax.set_title(f"subset {subset} (black ticks: chance; dotted: other signers only; * trained on this data)",
                      fontsize=10)
@@ -136,13 +136,17 @@ def _empty_notes(fig: plt.Figure, rows: pd.DataFrame) -> None:
 
 
 def confusion_bars(confusions: pd.DataFrame, path: str | os.PathLike[str], top: int = 15) -> None:
-    """Top confused gloss pairs per (model, subset) panel; `confusions` has model, subset and confusions.tsv columns."""
+    """The `top` most-confused gloss pairs per (model, subset) panel, its title saying of how many (thousands at
+    ASL Citizen's 2,731 glosses: the cell's confusions.tsv has them all); `confusions` has model, subset and
+    confusions.tsv columns."""
     groups = list(confusions.groupby(["model", "subset"], sort=True)) if len(confusions) else []
     fig, axes = plt.subplots(max(1, len(groups)), 1, figsize=(7, 0.5 + 0.28 * top * max(1, len(groups))), squeeze=False)
     for ax, ((model, subset), part) in zip(axes[:, 0], groups):
-        part = part.sort_values("total", ascending=False, kind="stable").head(top)[::-1]
-        ax.barh([f"{a} / {b}" for a, b in zip(part["gloss_a"], part["gloss_b"])], part["total"])
-        ax.set_title(f"{model} on {subset}: most confused gloss pairs (top-k neighbours, both directions)", fontsize=9)
+        shown = part.sort_values("total", ascending=False, kind="stable").head(top)[::-1]
+        ax.barh([f"{a} / {b}" for a, b in zip(shown["gloss_a"], shown["gloss_b"])], shown["total"])
+        of = f"top {len(shown)} of {len(part):,} pairs" if len(part) > len(shown) else f"{len(part)} pairs"
+        ax.set_title(f"{model} on {subset}: most confused gloss pairs ({of}; top-k neighbours, both directions)",
+                     fontsize=9)
     if not groups:
         axes[0, 0].text(0.5, 0.5, "no confusions", ha="center")
     _save(fig, path)

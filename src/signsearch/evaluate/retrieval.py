@@ -36,6 +36,11 @@ class Neighbours:
     idx: np.ndarray  # (nq, k) int64 corpus rows; -1 where the query has fewer than k candidates
     dist: np.ndarray  # (nq, k) float32; inf where idx is -1
     first_match: np.ndarray | None  # (nq,) int64 1-based rank of the first same-label item; 0 when there is none
+    # The exact float64 ranking keys behind dist (`ranking_keys`), and the first same-label item's row (-1 when
+    # none) and key: what an incremental update needs to merge new corpus rows into these results.
+    key: np.ndarray | None = None  # (nq, k) float64; inf where idx is -1
+    first_row: np.ndarray | None = None  # (nq,) int64
+    first_key: np.ndarray | None = None  # (nq,) float64; inf when there is no first match
 
 
 def topk_exact(
@@ -96,7 +101,10 @@ def exact_neighbours(
 
     idx = np.full((nq, k), -1, dtype=np.int64)
     dist = np.full((nq, k), np.inf, dtype=np.float32)
+    key = np.full((nq, k), np.inf)
     first = np.zeros(nq, dtype=np.int64) if ql is not None else None
+    first_row = np.full(nq, -1, dtype=np.int64) if ql is not None else None
+    first_key = np.full(nq, np.inf) if ql is not None else None
     for lo in range(0, nq, block):
         rows = np.arange(lo, min(lo + block, nq))
         s = engine.approx(rows)
@@ -106,10 +114,70 @@ def exact_neighbours(
             s[np.flatnonzero(ok), engine.pos[e[ok]]] = np.inf
         if qg is not None:
             s[qg[rows, None] == cg_sorted[None, :]] = np.inf
-        idx[rows], dist[rows] = engine.topk(rows, s, k)
+        idx[rows], dist[rows], key[rows] = engine.topk(rows, s, k)
         if first is not None:
-            first[rows] = engine.first_match(rows, s, ql[rows])
-    return Neighbours(idx, dist, first)
+            first[rows], first_row[rows], first_key[rows] = engine.first_match(rows, s, ql[rows])
+    return Neighbours(idx, dist, first, key, first_row, first_key)
+
+
+def ranking_keys(queries: np.ndarray, corpus: np.ndarray, metric: str) -> np.ndarray:
+    """Exact float64 ranking keys of the pairs (queries[i], corpus[i]) of float32 vectors (l2: squared distance,
+    same order), computed as `exact_neighbours` computes them: the key of a pair never depends on what else is
+    searched, so an incremental update and a full run agree bit for bit."""
+    out = np.empty(len(queries), dtype=np.float64)
+    for s in range(0, len(out), _PAIR_CHUNK):
+        a = np.asarray(queries[s : s + _PAIR_CHUNK], dtype=np.float32).astype(np.float64)
+        b = np.asarray(corpus[s : s + _PAIR_CHUNK], dtype=np.float32).astype(np.float64)
+        norms = (np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)) if metric == "cosine" else (None, None)
+        out[s : s + len(a)] = _pair_keys(a, b, *norms, metric)
+    return out
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray, an: np.ndarray | None, bn: np.ndarray | None, metric: str) -> np.ndarray:
+    """Row-wise float64 keys of (a[i], b[i]); an/bn are the rows' norms (cosine only)."""
+    if metric == "l2":
+        d = a - b
+        return np.einsum("ij,ij->i", d, d)
+    dot = np.einsum("ij,ij->i", a, b)
+    if metric == "ip":
+        return -dot
+    norms = an * bn
+    return 1.0 - np.divide(dot, norms, out=np.zeros_like(dot), where=norms > 0)
+
+
+def reported(key: np.ndarray, metric: str) -> np.ndarray:
+    """The float32 distances `exact_neighbours` reports for ranking keys (inf stays inf)."""
+    key = np.asarray(key, dtype=np.float64)
+    return (np.sqrt(np.maximum(key, 0.0)) if metric == "l2" else key).astype(np.float32)
+
+
+def close_pairs(
+    queries: np.ndarray, corpus: np.ndarray, metric: str, limit: np.ndarray, *, block: int = 4096
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (query row, corpus row) pair whose exact ranking key is <= limit[query row], with that key.
+
+    One float32 matmul per block bounds which pairs can qualify (the same a-priori bound as `exact_neighbours`);
+    only those are recomputed in float64. limit may hold inf (every pair) or -inf (none).
+    """
+    q = np.ascontiguousarray(queries, dtype=np.float32)
+    c = np.ascontiguousarray(corpus, dtype=np.float32)
+    limit = np.asarray(limit, dtype=np.float64)
+    out_r, out_c, out_k = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    if len(q) == 0 or len(c) == 0:
+        return out_r[0], out_c[0], out_k[0]
+    engine = _Engine(q, c, metric, None)
+    for lo in range(0, len(q), block):
+        rows = np.arange(lo, min(lo + block, len(q)))
+        s = engine.approx(rows)
+        # Rounded outward after the cast so the bound still holds (as in `_Engine.first_match`).
+        lim = np.nextafter((limit[rows] - engine.offset[rows] + engine.tol[rows]).astype(np.float32), np.float32(np.inf))
+        r, col = np.nonzero(s <= lim[:, None])
+        ex = engine.exact(rows[r], col)
+        ok = ex <= limit[rows[r]]
+        out_r.append(rows[r[ok]])
+        out_c.append(engine.perm[col[ok]])
+        out_k.append(ex[ok])
+    return np.concatenate(out_r), np.concatenate(out_c), np.concatenate(out_k)
 
 
 def _codes(qv, cv, nq: int, n: int, what: str) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -179,16 +247,7 @@ class _Engine:
             r, cc = rows[s : s + _PAIR_CHUNK], cols[s : s + _PAIR_CHUNK]
             a = self.q[r].astype(np.float64)
             b = self.c[self.perm[cc]].astype(np.float64)
-            if self.metric == "l2":
-                d = a - b
-                out[s : s + len(r)] = np.einsum("ij,ij->i", d, d)
-            else:
-                dot = np.einsum("ij,ij->i", a, b)
-                if self.metric == "ip":
-                    out[s : s + len(r)] = -dot
-                else:
-                    norms = self.qn[r] * self.cn[cc]
-                    out[s : s + len(r)] = 1.0 - np.divide(dot, norms, out=np.zeros_like(dot), where=norms > 0)
+            out[s : s + len(r)] = _pair_keys(a, b, self.qn[r], self.cn[cc], self.metric)
         return out
 
     def _rerank(self, rows_local: np.ndarray, cols: np.ndarray, rows: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -198,11 +257,11 @@ class _Engine:
         ex[finite] = self.exact(rows[rows_local[finite]], cols[finite])
         return ex
 
-    def topk(self, rows: np.ndarray, s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def topk(self, rows: np.ndarray, s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         b, n = s.shape
         c = min(n, k + _MARGIN)
         if c == 0:
-            return np.full((b, k), -1, np.int64), np.full((b, k), np.inf, np.float32)
+            return np.full((b, k), -1, np.int64), np.full((b, k), np.inf, np.float32), np.full((b, k), np.inf)
         thr = np.partition(s[:, self.probe], c - 1, axis=1)[:, c - 1] if len(self.probe) >= c else np.full(b, np.inf)
         r, col = np.nonzero(s <= thr[:, None])
         vals = s[r, col]
@@ -245,15 +304,15 @@ class _Engine:
         dist_out[r[keep], rank_in_row[keep]] = ex[keep]
         return idx_out, dist_out, dist_out[:, k - 1].copy()
 
-    def _finish(self, idx_out: np.ndarray, dist_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _finish(self, idx_out: np.ndarray, dist_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         missing = ~np.isfinite(dist_out)
         idx = np.where(missing, -1, self.perm[np.maximum(idx_out, 0)])
-        if self.metric == "l2":
-            dist_out = np.sqrt(np.maximum(dist_out, 0.0))
-        return idx, np.where(missing, np.inf, dist_out).astype(np.float32)
+        key = np.where(missing, np.inf, dist_out)
+        return idx, reported(key, self.metric), key
 
-    def first_match(self, rows: np.ndarray, s: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """1-based full-ranking rank of the first same-label item per row (0 when none is retrievable)."""
+    def first_match(self, rows: np.ndarray, s: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row: 1-based full-ranking rank of the first same-label item (0 when none is retrievable), its
+        original corpus row (-1) and its exact key (inf)."""
         b = len(rows)
         off, tol = self.offset[rows], self.tol[rows]
         best = np.full(b, np.inf)
@@ -296,7 +355,8 @@ class _Engine:
             orig = self.perm[cand]
             jstar = self.perm[best_col[i]]
             rank[i] = below[i] + 1 + np.count_nonzero((ex < best[i]) | ((ex == best[i]) & (orig < jstar)))
-        return np.where(has, rank, 0)
+        first_row = np.where(has, self.perm[np.maximum(best_col, 0)], -1)
+        return np.where(has, rank, 0), first_row, best
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -22,12 +22,11 @@ from simple_video_utils.frames import read_frames_exact
 
 from signsearch.pose.probe import (
     DEFAULT_FRAME_TOLERANCE,
-    NO_PERSON,
     TRUNCATED,
     UNREADABLE,
     VideoFailure,
     VideoInfo,
-    check_decoded,
+    check_posed,
     open_container,
     probe,
 )
@@ -67,48 +66,62 @@ class HolisticEstimator:
 
     def estimate(self, video: str | Path) -> Pose:
         """Pose every frame of `video`; raise `VideoFailure` for a video that cannot give a usable pose."""
+        pose, info = self._estimate_range(video, 0, None)
+        check_posed(int(pose.body.data.shape[0]), bool(pose.body.confidence.any()), info, self.frame_tolerance)
+        return pose
+
+    def estimate_part(self, video: str | Path, start: int, stop: int | None) -> Pose:
+        """Pose frames [start, stop) of `video` (stop None: to its end), tracking from `start` as from a first
+        frame. The checks of a whole video (frames decoded, a person seen) are left to whoever joins the parts
+        (`signsearch.pose.parts`)."""
+        return self._estimate_range(video, start, stop)[0]
+
+    def _estimate_range(self, video: str | Path, start: int, stop: int | None) -> tuple[Pose, VideoInfo]:
         container = open_container(video)
         try:
             info = probe(container, self.frame_tolerance)
-            return self._estimate_frames(container, info)
+            return self._estimate_frames(container, info, start, stop), info
         finally:
             container.close()
 
-    def _estimate_frames(self, container: av.container.InputContainer, info: VideoInfo) -> Pose:
+    def _estimate_frames(
+        self, container: av.container.InputContainer, info: VideoInfo, start: int, stop: int | None
+    ) -> Pose:
         # A fresh graph run drops the landmark smoothing and tracking left by the previous video;
         # it costs ~3 ms against ~1.7 s for a new process.
         self._holistic.reset()
         datas: list[np.ndarray] = []
         confs: list[np.ndarray] = []
-        person_seen = False
+        decoded = 0
+        # Frames before `start` are decoded and dropped, not sought: a seek may land on other frames.
         frames = read_frames_exact(container, thread_type="NONE")
-        while True:
+        while stop is None or decoded < stop:
             try:
                 frame = next(frames)
             except StopIteration:
                 break
             except RuntimeError as err:  # simple_video_utils wraps every decoding error this way
                 cause = err.__cause__ or err
-                reason = TRUNCATED if datas else UNREADABLE
-                raise VideoFailure(reason, f"decoding failed after {len(datas)} frames: {cause}") from err
+                reason = TRUNCATED if decoded else UNREADABLE
+                raise VideoFailure(reason, f"decoding failed after {decoded} frames: {cause}") from err
+            decoded += 1
+            if decoded <= start:
+                continue
             results = self._holistic.process(frame)
             data, conf = self._frame_arrays(results, info.width, info.height)
-            person_seen = person_seen or bool(conf.any())
             datas.append(data)
             confs.append(conf)
-        check_decoded(len(datas), info, self.frame_tolerance)
-        if not person_seen:
-            raise VideoFailure(NO_PERSON, f"no body, face or hand detected in any of {len(datas)} frames")
 
         header = PoseHeader(
             version=0.2,
             dimensions=PoseHeaderDimensions(width=info.width, height=info.height, depth=0),
             components=holistic_components("XYZC", self._extra_face),
         )
+        points = sum(len(c.points) for c in header.components)
         body = NumPyPoseBody(
             fps=info.fps,
-            data=np.expand_dims(np.stack(datas), axis=1),
-            confidence=np.expand_dims(np.stack(confs), axis=1),
+            data=np.expand_dims(np.stack(datas), axis=1) if datas else np.zeros((0, 1, points, 3), np.float32),
+            confidence=np.expand_dims(np.stack(confs), axis=1) if confs else np.zeros((0, 1, points), np.float32),
         )
         return Pose(header, body)
 

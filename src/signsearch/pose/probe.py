@@ -41,6 +41,7 @@ class VideoInfo:
     height: int
     fps: float
     declared_frames: int | None  # from the container header; None when it does not say
+    packets: int = 0  # video packets with data (demuxed, not decoded): about the frames that will decode
 
 
 def open_container(path: str | Path) -> av.container.InputContainer:
@@ -82,7 +83,7 @@ def probe(container: av.container.InputContainer, frame_tolerance: float = DEFAU
         raise VideoFailure(TRUNCATED, f"container declares {declared} frames but holds data for only {packets}")
     if meta.width <= 0 or meta.height <= 0:
         raise VideoFailure(UNREADABLE, f"invalid frame size {meta.width}x{meta.height}")
-    return VideoInfo(width=meta.width, height=meta.height, fps=meta.fps, declared_frames=declared)
+    return VideoInfo(width=meta.width, height=meta.height, fps=meta.fps, declared_frames=declared, packets=packets)
 
 
 def check_decoded(decoded: int, info: VideoInfo, frame_tolerance: float = DEFAULT_FRAME_TOLERANCE) -> None:
@@ -92,6 +93,14 @@ def check_decoded(decoded: int, info: VideoInfo, frame_tolerance: float = DEFAUL
         raise VideoFailure(TRUNCATED, f"container declares {declared} frames but only {decoded} decode")
     if decoded == 0:
         raise VideoFailure(NO_FRAMES, "no video frame decodes")
+
+
+def check_posed(decoded: int, person_seen: bool, info: VideoInfo,
+                frame_tolerance: float = DEFAULT_FRAME_TOLERANCE) -> None:
+    """After posing a whole video: `check_decoded`, then fail one where no frame showed a body, face or hand."""
+    check_decoded(decoded, info, frame_tolerance)
+    if not person_seen:
+        raise VideoFailure(NO_PERSON, f"no body, face or hand detected in any of {decoded} frames")
 
 
 def _count_packets(container: av.container.InputContainer) -> int:

@@ -55,6 +55,12 @@ class Task:
     video_id: str
     video: str
     pose_path: str
+    start: int = 0  # a part of the video: frames [start, stop), stop None = to its end (see pose.parts)
+    stop: int | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.stop is None
 
 
 @dataclass(frozen=True)
@@ -80,8 +86,11 @@ def pose_task(estimator: HolisticEstimator, task: Task) -> dict[str, Any]:
     except OSError:
         pass  # the estimator reports it as missing or unreadable
     try:
-        pose = estimator.estimate(task.video)
-        problem = unusable(pose)
+        if task.whole:
+            pose = estimator.estimate(task.video)
+        else:
+            pose = estimator.estimate_part(task.video, task.start, task.stop)
+        problem = unusable(pose) if task.whole else None  # a part is judged once joined to the others
         if problem is not None:
             raise VideoFailure(*problem)
         with atomic_path(task.pose_path) as tmp, open(tmp, "wb") as fh:
@@ -131,35 +140,101 @@ def pose_tasks(tasks: list[Task], settings: Settings, workers: int = 1) -> Itera
 
 def _drive(settings: Settings, todo: queue.SimpleQueue[Task], done: queue.SimpleQueue[Any]) -> None:
     """Feed one worker process until no task is left (a thread of the parent)."""
-    worker: _Worker | None = None
+    slot = _Slot(settings)
     try:
         while True:
             try:
                 task = todo.get_nowait()
             except queue.Empty:
                 return
-            for _ in range(2):  # a worker that dies gets a fresh process and the same video once more
-                worker = worker or _Worker(settings)
-                row = worker.run(task)
-                if row is not None:
-                    break
-                code = worker.close()
-                worker = None
-            if row is None:
-                if code == -signal.SIGKILL:
-                    raise EnvironmentFault(f"the worker process was killed (exit code {code}) twice posing "
-                                           f"{task.video}: out of memory? (the job fails; a rerun retries it)")
-                row = _failed_row(task)
-                row.update(reason=ERROR, detail=f"the worker process died (exit code {code}) posing this video")
-            elif "fault" in row:
-                raise EnvironmentFault(row["fault"])
-            done.put((task.position, row))
+            done.put((task.position, slot.run(task)))
     except BaseException as err:  # surfaced in the parent's thread
         done.put(err)
     finally:
-        if worker is not None:
-            worker.close()
+        slot.close()
         done.put(None)
+
+
+class WarmWorkers:
+    """`size` worker processes that load MediaPipe once and stay for many calls of `run` (the web app poses each
+    uploaded query on them, split in parts); `close()` ends them. One `run` at a time."""
+
+    def __init__(self, settings: Settings, size: int) -> None:
+        self.settings, self.size = settings, size
+        self._slots = [_Slot(settings) for _ in range(size)]
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the processes now (each loads its model meanwhile) rather than at the first `run`."""
+        with self._lock:
+            for slot in self._slots:
+                slot.start()
+
+    def run(self, tasks: list[Task]) -> list[dict[str, Any]]:
+        """The index row of each task (at most `size`), posed at the same time, one task per process."""
+        if len(tasks) > self.size:
+            raise ValueError(f"{len(tasks)} tasks for {self.size} worker processes")
+        rows: list[dict[str, Any] | BaseException] = [RuntimeError("not run")] * len(tasks)
+
+        def run_one(at: int) -> None:
+            try:
+                rows[at] = self._slots[at].run(tasks[at])
+            except BaseException as err:  # raised in the caller's thread below
+                rows[at] = err
+
+        with self._lock:
+            threads = [threading.Thread(target=run_one, args=(at,), daemon=True) for at in range(1, len(tasks))]
+            for thread in threads:
+                thread.start()
+            if tasks:
+                run_one(0)  # the first part in this thread
+            for thread in threads:
+                thread.join()
+        for row in rows:
+            if isinstance(row, BaseException):
+                raise row
+        return rows  # type: ignore[return-value]
+
+    def close(self) -> None:
+        with self._lock:
+            for slot in self._slots:
+                slot.close()
+
+
+class _Slot:
+    """One worker process, started when first needed; a process that dies is replaced and its task given once
+    more."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._worker: _Worker | None = None
+
+    def start(self) -> None:
+        self._worker = self._worker or _Worker(self._settings)
+
+    def run(self, task: Task) -> dict[str, Any]:
+        for _ in range(2):  # a worker that dies gets a fresh process and the same video once more
+            self.start()
+            assert self._worker is not None
+            row = self._worker.run(task)
+            if row is not None:
+                break
+            code = self._worker.close()
+            self._worker = None
+        if row is None:
+            if code == -signal.SIGKILL:
+                raise EnvironmentFault(f"the worker process was killed (exit code {code}) twice posing "
+                                       f"{task.video}: out of memory? (the job fails; a rerun retries it)")
+            row = _failed_row(task)
+            row.update(reason=ERROR, detail=f"the worker process died (exit code {code}) posing this video")
+        elif "fault" in row:
+            raise EnvironmentFault(row["fault"])
+        return row
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
 
 class _Worker:

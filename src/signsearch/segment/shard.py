@@ -172,6 +172,12 @@ def check_model(datasets: dict[str, dict[str, Any]], settings: dict[str, Any]) -
 
 def video_segments(layout: Layout, dataset: str, video_id: str) -> tuple[list[Segment], str | None]:
     """One source video's segments from the dataset's segment table, and the reason when it has none."""
+    units, reason = video_units(layout, dataset, video_id)
+    return [segment for _, segment in units], reason
+
+
+def video_units(layout: Layout, dataset: str, video_id: str) -> tuple[list[tuple[str, Segment]], str | None]:
+    """`video_segments` with each segment's searchable unit id (a trimmed clip's one unit is the video id)."""
     path = layout.segments(dataset)
     if not path.is_file():
         raise UserError(f"no segment table for dataset '{dataset}' ({path}); is its segmentation set and the workflow run?")
@@ -179,6 +185,6 @@ def video_segments(layout: Layout, dataset: str, video_id: str) -> tuple[list[Se
     if not rows:
         raise UserError(f"video '{video_id}' is not in the segment table of dataset '{dataset}' ({path})")
     ok = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: r["start_frame"])
-    segments = [Segment(i, r["start_frame"], r["end_frame"], r["start_s"], r["end_s"], r["confidence"] or 0.0)
-                for i, r in enumerate(ok)]
-    return segments, None if segments else rows[0]["reason"]
+    units = [(r["unit_id"], Segment(i, r["start_frame"], r["end_frame"], r["start_s"], r["end_s"], r["confidence"] or 0.0))
+             for i, r in enumerate(ok)]
+    return units, None if units else rows[0]["reason"]

@@ -74,12 +74,15 @@ def create_app(config_path: ConfigSource = None, *, settings: dict[str, Any] | N
 
 def serve(config_path: ConfigSource = None, host: str = "127.0.0.1", port: int = 8501,
           allow_hosts: list[str] | None = None) -> None:
-    """Run the app until interrupted (threaded; one upload is posed at a time). Requests are answered for the
-    local names, `host` and `allow_hosts` only (see `origin_guard`)."""
+    """Run the app until interrupted (threaded; one upload is posed at a time, on worker processes started here:
+    `Backend.query_poser`). Requests are answered for the local names, `host` and `allow_hosts` only (see
+    `origin_guard`)."""
     from werkzeug.serving import make_server
 
     app = create_app(config_path, settings={"ALLOWED_HOSTS": origin_guard.allowed_hosts(host, *(allow_hosts or []))})
     server = make_server(host, port, app, threaded=True)
+    backend = app.extensions["signsearch"].backend
+    backend.start_query_workers()
     shown = f"[{host}]" if ":" in host else host
     print(f"signsearch web app on http://{shown}:{server.server_port}/  (Ctrl-C stops it)", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -90,3 +93,4 @@ def serve(config_path: ConfigSource = None, host: str = "127.0.0.1", port: int =
         pass
     finally:
         server.server_close()
+        backend.close()

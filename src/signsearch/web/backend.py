@@ -14,13 +14,16 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from signsearch.config import ConfigSource
 from signsearch.layout import Layout
-from signsearch.search import VIDEO_SUFFIXES
+from signsearch.search import VIDEO_SUFFIXES, Poser
+
+if TYPE_CHECKING:
+    from signsearch.pose.workers import WarmWorkers
 
 VIDEO_KINDS = ("folder", "asl_citizen")  # dataset kinds whose rows are video files (rules/common.smk: the same)
 PREVIEW_SUFFIXES = (".mp4", ".webm")  # signsearch.media.preview writes one of them (PREVIEW_SUFFIX)
@@ -50,6 +53,7 @@ class Backend:
         self.config_path = config_path
         self.layout = Layout(Path(results_dir))
         self._search_lock = threading.Lock()  # pose estimation is CPU-heavy: one upload at a time
+        self._query_workers: WarmWorkers | None = None
 
     # -- config -------------------------------------------------------------------------------------------------
     def config(self) -> tuple[dict[str, Any] | None, Notice | None]:
@@ -192,12 +196,44 @@ class Backend:
         return DbState(True, models=models)
 
     def nearest_videos(self, config: dict[str, Any], *, upload: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
-        """`signsearch.search.nearest_videos` on this app's database (uploads one at a time)."""
+        """`signsearch.search.nearest_videos` on this app's database (uploads one at a time, posed by
+        `query_poser`)."""
         from signsearch.search import nearest_videos
 
         lock = self._search_lock if upload else contextlib.nullcontext()
         with lock, self.connect(config) as conn:
+            if upload:
+                kwargs["poser"] = self.query_poser(config)
             return nearest_videos(conn, config, **kwargs)
+
+    # -- query posing ---------------------------------------------------------------------------------------------
+    def query_poser(self, config: dict[str, Any]) -> Poser | None:
+        """How an uploaded video is posed: in `app.query_pose_workers` parts at once on warm worker processes
+        (`signsearch.pose.parts`), or with 1, by a model in this process (`pose_video`, None here)."""
+        from signsearch.pose.parts import pose_in_parts
+        from signsearch.pose.workers import Settings, WarmWorkers
+
+        size = int(config["app"]["query_pose_workers"])
+        if self._query_workers is not None and self._query_workers.size != size:  # the config changed
+            self.close()
+        if size == 1:
+            return None
+        if self._query_workers is None:
+            self._query_workers = WarmWorkers(Settings(), size)
+        return functools.partial(pose_in_parts, workers=self._query_workers)
+
+    def start_query_workers(self) -> None:
+        """Load the query posing models now, so the first upload does not wait for them (`signsearch serve`)."""
+        config, _ = self.config()
+        if config is not None and self.query_poser(config) is not None:
+            assert self._query_workers is not None
+            self._query_workers.start()
+
+    def close(self) -> None:
+        """End the query posing processes (they are started again when next needed)."""
+        if self._query_workers is not None:
+            self._query_workers.close()
+            self._query_workers = None
 
 
 @functools.lru_cache(maxsize=16)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from signsearch.web.metric_names import LOWER_IS_BETTER, progress, readable
+from signsearch.metric_names import LOWER_IS_BETTER, progress, readable
 
 GRID_COUNT_COLUMNS = {"k", "n", "videos", "queries", "glosses", "missing_videos", "evaluated_queries",
                       "excluded_queries", "n_queries", "n_videos", "n_glosses"}
@@ -28,11 +28,13 @@ def grid_views(grid: pd.DataFrame | None) -> list[dict[str, Any]]:
     metrics = [c for c in grid.columns
                if pd.api.types.is_numeric_dtype(grid[c]) and not pd.api.types.is_bool_dtype(grid[c])
                and str(c).lower() not in GRID_COUNT_COLUMNS and not str(c).endswith(("_chance", "_best"))]
+    # one keyed frame unstacked per column: a pivot_table per metric and per chance / best column took ~0.6 s
+    keyed = grid.drop_duplicates(subset=[*index, s]).set_index([*index, s])
+    notes = _pivot(keyed, s, "note")
     views = []
     for metric in metrics:
-        table = grid.pivot_table(index=index, columns=s, values=metric, aggfunc="first", dropna=False)
-        extra = {name: _pivot(grid, index, s, f"{metric}_{name}", table) for name in ("chance", "best")}
-        notes = _pivot(grid, index, s, "note", table)
+        table = _pivot(keyed, s, metric)
+        extra = {name: _pivot(keyed, s, f"{metric}_{name}") for name in ("chance", "best")}
         values = table.to_numpy(dtype=float)
         finite = values[~pd.isna(values)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -63,10 +65,11 @@ def grid_views(grid: pd.DataFrame | None) -> list[dict[str, Any]]:
     return views
 
 
-def _pivot(grid: pd.DataFrame, index: list[str], columns: str, values: str, like: pd.DataFrame) -> pd.DataFrame | None:
-    if values not in grid.columns:
+def _pivot(keyed: pd.DataFrame, columns: str, values: str) -> pd.DataFrame | None:
+    """Rows (model[, variant]) x columns (subset) of one column of the grid keyed by all three."""
+    if values not in keyed.columns:
         return None
-    return grid.pivot_table(index=index, columns=columns, values=values, aggfunc="first", dropna=False).reindex_like(like)
+    return keyed[values].unstack(columns)
 
 
 def _at(table: pd.DataFrame | None, row: Any, col: Any) -> Any:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from signsearch.layout import CELL_FILES, Layout, files_in
-from signsearch.web import metric_names
+from signsearch import metric_names
 
 # The report's figures by file stem (`Layout.report_figures`), with their titles on the page.
 REPORT_FIGURES = {
@@ -189,15 +190,16 @@ def confused_examples(cell: Cell, gloss_a: str, gloss_b: str) -> tuple[str, str]
     if not path.is_file():
         return None
     try:
-        table = pd.read_parquet(path)
+        cols = {c.lower(): c for c in pq.read_schema(path).names}
+        q_id = cols.get("query_video_id") or cols.get("query_id") or cols.get("video_id")
+        q_gloss = cols.get("query_gloss") or cols.get("gloss")
+        n_id = cols.get("neighbour_video_id") or cols.get("neighbour_id") or cols.get("neighbor_id")
+        n_gloss = cols.get("neighbour_gloss") or cols.get("neighbor_gloss")
+        if not all((q_id, q_gloss, n_id, n_gloss)):
+            return None
+        # only the two glosses' queries: the whole file is every query's top k (200k rows at ASL Citizen's size)
+        table = pd.read_parquet(path, filters=[(q_gloss, "in", [gloss_a, gloss_b])])
     except Exception:  # unreadable or foreign layout: fall back to any videos of the two glosses
-        return None
-    cols = {c.lower(): c for c in table.columns}
-    q_id = cols.get("query_video_id") or cols.get("query_id") or cols.get("video_id")
-    q_gloss = cols.get("query_gloss") or cols.get("gloss")
-    n_id = cols.get("neighbour_video_id") or cols.get("neighbour_id") or cols.get("neighbor_id")
-    n_gloss = cols.get("neighbour_gloss") or cols.get("neighbor_gloss")
-    if not all((q_id, q_gloss, n_id, n_gloss)):
         return None
     rank = cols.get("rank")
     # the pair is unordered in confusions.tsv: a query of either gloss that retrieved the other, nearest first

@@ -1,5 +1,7 @@
 """/results: the models x subsets grid (figures and heat tables), one cell's metrics and per-gloss table, the
-most-confused gloss pairs side by side, and the embedding map; /figures and /embedding-map serve their images."""
+most-confused gloss pairs side by side, and the embedding map; /figures and /embedding-map serve their images,
+/cell-table a cell's whole per-gloss or confusions table (the page shows their first rows: 2,731 glosses at ASL
+Citizen's size, tens of thousands of confused pairs)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,18 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
 
-from signsearch.web import embedding_map, metric_names, results as res
+from signsearch import metric_names
+from signsearch.web import embedding_map, results as res
 from signsearch.web.backend import HINT_BUILD, Notice
 from signsearch.web.grid_views import grid_views
 from signsearch.web.site import current_site
 from signsearch.web.views.media import media_of
 
 bp = Blueprint("results", __name__)
+
+PER_GLOSS_ROWS = 15  # the hardest glosses shown on the page; the rest download as TSV
+PAIR_ROWS = 10  # the most-confused pairs listed (each can be compared)
+CELL_TABLES = ("per_gloss", "confusions")  # the cell files /cell-table serves
 
 
 @bp.route("/results")
@@ -40,6 +47,18 @@ def figure(dataset: str, name: str) -> Response:
     if path is None:
         abort(404)
     return send_file(path.resolve(), mimetype="image/png", max_age=60)
+
+
+@bp.route("/cell-table/<dataset>/<model>/<subset>/<name>.tsv")
+def cell_table(dataset: str, model: str, subset: str, name: str) -> Response:
+    """A cell's whole per_gloss.tsv or confusions.tsv, as a download (only listed cells, only these two files)."""
+    results = current_site().results
+    cell = results.cell(dataset, model, subset) if dataset in results.datasets() else None
+    path = cell.files[name] if cell and name in CELL_TABLES else None
+    if path is None or not path.is_file():
+        abort(404)
+    return send_file(path.resolve(), mimetype="text/tab-separated-values", as_attachment=True,
+                     download_name=f"{dataset}_{model}_{subset}_{name}.tsv", max_age=60)
 
 
 @bp.route("/embedding-map/<dataset>/<model>.png")
@@ -77,14 +96,15 @@ def _dataset_context(dataset: str) -> dict[str, Any]:
     subset = request.args.get("subset") if request.args.get("subset") in subsets else (
         "full" if "full" in subsets else (subsets[0] if subsets else None))
     cell = results.cell(dataset, model, subset) if model and subset else None
-    metrics, summary, metric_table, per_gloss, pairs, compare = [], [], None, None, [], None
+    metrics, summary, metric_table, per_gloss, pairs, compare, pair_total = [], [], None, None, [], None, 0
     if cell:
         data = res.read_metrics(cell)
         metric_table = res.metric_table(cell)
         summary = res.cell_summary(data)
         metrics = [] if metric_table else res.flat_metrics(data)
         per_gloss = res.read_table(cell.files["per_gloss"])
-        pairs = res.confusion_pairs(res.read_table(cell.files["confusions"]))
+        confusions = res.read_table(cell.files["confusions"])
+        pairs, pair_total = res.confusion_pairs(confusions, PAIR_ROWS), 0 if confusions is None else len(confusions)
         try:
             chosen = int(request.args.get("pair", "0"))
         except ValueError:
@@ -100,7 +120,10 @@ def _dataset_context(dataset: str) -> dict[str, Any]:
         "grid": grid, "grid_views": grid_views(grid), "figures": figures, "figure_titles": res.REPORT_FIGURES,
         "cells": cells, "models": models, "subsets": subsets, "model": model, "subset": subset,
         "metrics": metrics, "metric_table": metric_table, "summary": summary, "per_gloss": per_gloss, "pairs": pairs,
-        "compare": compare, "map_models": list(manifests), "map_model": map_model,
+        "compare": compare, "map_models": list(manifests), "map_model": map_model, "pair_total": pair_total,
+        "per_gloss_rows": PER_GLOSS_ROWS,
+        "downloads": {name: url_for("results.cell_table", dataset=dataset, model=model, subset=subset, name=name)
+                      for name in CELL_TABLES} if cell else {},
     }
 
 

@@ -1,5 +1,6 @@
-"""Metric ids (`p_at_10`, `map_at_10`, ...) as the results page names them, and where a value stands between its
-chance level and the best value possible on the subset (what the colours of the page mean)."""
+"""Metric ids (`p_at_10`, `map_at_10`, ...) as the results page and the report's figures name them, and where a
+value stands between its chance level and the best value possible on the subset (what the colours of the page
+mean). Outside `signsearch.web`: the grid job's figures use it without Flask."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ OTHER = {
     "hit_rate": "Hit rate", "p_at_k": "Precision at k", "queries": "evaluated queries", "videos": "videos",
     "gloss": "gloss",
 }
+_SHORT = {"p": "P@{k}", "r": "Hit@{k}", "map": "mAP@{k}", "mrr": "MRR@{k}"}
 LOWER_IS_BETTER = {"median_first_rank"}
 
 
@@ -29,6 +31,12 @@ def readable(metric: str) -> str:
     if m:
         return _NAMES[m.group(1)].format(k=m.group(2))
     return OTHER.get(str(metric), str(metric))
+
+
+def short(metric: str) -> str:
+    """`p_at_10` -> "P@10" (a figure's tick label; the `readable` name otherwise)."""
+    m = _AT.match(str(metric))
+    return _SHORT[m.group(1)].format(k=m.group(2)) if m else readable(metric)
 
 
 def progress(value: float | None, chance: float | None, best: float | None) -> float | None:
