@@ -108,8 +108,9 @@ def test_session_stops_only_a_server_it_started(monkeypatch, tmp_path) -> None:
     """`signsearch search` leaves the embedded server as it found it: stopped when it had to start it."""
     monkeypatch.delenv("SIGNSEARCH_DB_URL", raising=False)
     stopped: list[str] = []
-    monkeypatch.setattr(server, "resolve_url", lambda data_dir, start=True: "postgresql://unused")
+    monkeypatch.setattr(server, "_start", lambda pgdata: "postgresql://unused")
     monkeypatch.setattr(server, "stop", lambda data_dir, timeout=60.0: stopped.append(str(data_dir)))
+    tmp_path = tmp_path.resolve()
     running = {"now": False}
     monkeypatch.setattr(server, "_postmaster", lambda pgdata: object() if running["now"] else None)
     with server.session(tmp_path):

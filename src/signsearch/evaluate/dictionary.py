@@ -21,18 +21,8 @@ _PAIRS = 8192  # (query, training video) pairs per exact-key batch
 
 def pairwise_distances(queries: np.ndarray, corpus: np.ndarray, metric: str) -> np.ndarray:
     """(nq, n) float64 distances; zero vectors are orthogonal to everything under cosine."""
-    q, c = np.asarray(queries, np.float64), np.asarray(corpus, np.float64)
-    if metric == "l2":
-        d2 = (q**2).sum(1)[:, None] + (c**2).sum(1)[None, :] - 2 * q @ c.T
-        return np.sqrt(np.maximum(d2, 0.0))
-    if metric == "ip":
-        return -(q @ c.T)
-    if metric == "cosine":
-        qn, cn = np.linalg.norm(q, axis=1), np.linalg.norm(c, axis=1)
-        q = np.divide(q, qn[:, None], out=np.zeros_like(q), where=qn[:, None] > 0)
-        c = np.divide(c, cn[:, None], out=np.zeros_like(c), where=cn[:, None] > 0)
-        return 1.0 - q @ c.T
-    raise ValueError(f"unknown metric {metric!r}")
+    keys = _approx_keys(queries, corpus, metric)
+    return np.sqrt(np.maximum(keys, 0.0)) if metric == "l2" else keys
 
 
 def gloss_ranks(
